@@ -1,0 +1,44 @@
+# Two commands: `make demo` runs the whole system on this machine, `make test` passes the tests.
+# Both create or refresh .venv; both install the Debian packages they need when apt is there.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DEBS := mosquitto mosquitto-clients
+TEST_DEBS := $(DEMO_DEBS) influxdb postgresql chromium socat
+
+.PHONY: demo test lint bench venv deps-demo deps-test clean
+
+venv: $(STAMP)
+
+# Reinstall only when the project's declared dependencies or pins change.
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 (Debian: apt-get install python3 python3-venv)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+deps-demo:
+	@scripts/ensure-debs.sh $(DEMO_DEBS)
+
+deps-test:
+	@scripts/ensure-debs.sh $(TEST_DEBS)
+
+demo: deps-demo $(STAMP)
+	$(PY) -m onebox.demo
+
+test: deps-test $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: deps-test $(STAMP)
+	$(PY) -m bench.presses
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Serial device protocol v1 (docs/serial-protocol.md): framing, payloads and the port driver."""

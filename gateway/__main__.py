@@ -1,0 +1,91 @@
+"""``python -m gateway``: run one home's gateway from GATEWAY_* settings."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from pydantic import ValidationError
+
+from edge.events import DeviceRef
+from edge.serial.link import SerialLink
+from edge.zigbee2mqtt.bridge import Zigbee2MqttBridge
+from gateway import GatewayError
+from gateway.config import GatewaySettings
+from gateway.outbox import Outbox
+from gateway.service import Gateway
+from gateway.uplink import Uplink
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = GatewaySettings()  # type: ignore[call-arg]
+    except ValidationError as err:
+        print(f"gateway: invalid configuration:\n{err}", file=sys.stderr)
+        return 2
+    try:
+        outbox = Outbox(settings.data_dir / "outbox.sqlite3")
+    except GatewayError as err:
+        print(f"gateway: {err}", file=sys.stderr)
+        return 1
+    gateway = Gateway(settings.id, settings.home_id, outbox)
+    uplink = Uplink(
+        settings.uplink,
+        settings.home_id,
+        outbox,
+        gateway.submit,
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+        resend_interval_s=settings.resend_interval_s,
+    )
+    gateway.uplink = uplink
+    for device_id, url in settings.serial_devices.items():
+        ref = DeviceRef(device_id, "call_button", "serial")
+        gateway.serial_links[device_id] = SerialLink(ref, url, gateway.submit)
+    bridge = None
+    if settings.z2m_enabled:
+        devices = {
+            name: DeviceRef(name, kind, "zigbee2mqtt")
+            for name, kind in settings.z2m_devices.items()
+        }
+        bridge = Zigbee2MqttBridge(
+            settings.zigbee2mqtt,
+            devices,
+            gateway.submit,
+            client_id=f"gateway-{settings.id}-z2m",
+            base_topic=settings.z2m_base_topic,
+        )
+
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    gateway.start()
+    uplink.start()
+    for link in gateway.serial_links.values():
+        link.start()
+    if bridge:
+        bridge.start()
+    logging.getLogger("gateway").info(
+        "gateway %s for home %s running: %d serial device(s), zigbee2mqtt %s",
+        settings.id,
+        settings.home_id,
+        len(gateway.serial_links),
+        "on" if bridge else "off",
+    )
+    stopping.wait()
+    if bridge:
+        bridge.stop()
+    for link in gateway.serial_links.values():
+        link.stop()
+    gateway.stop()
+    uplink.stop()
+    outbox.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Gateway settings, from the environment (prefix ``GATEWAY_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.mqtt import BrokerEndpoint
+from protocol.topics import validate_gateway_id
+
+Z2mKind = Literal["sos_button"]
+
+
+class GatewaySettings(BaseSettings):
+    """One gateway = one home. Its broker username is its id (the broker ACL relies on it)."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    id: str
+    home_id: str
+    data_dir: Path = Path("var/gateway")
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_password: SecretStr
+    # device id -> port: a stable path (/dev/serial/by-id/...) or a pyserial URL.
+    serial_devices: dict[str, str] = Field(default_factory=dict)
+    z2m_enabled: bool = False
+    z2m_host: str = "127.0.0.1"
+    z2m_port: int = Field(default=1883, ge=1, le=65535)
+    z2m_username: str = ""
+    z2m_password: SecretStr = SecretStr("")
+    z2m_base_topic: str = "zigbee2mqtt"
+    # Zigbee2MQTT friendly name -> device kind; the friendly name is the device id.
+    z2m_devices: dict[str, Z2mKind] = Field(default_factory=dict)
+    heartbeat_interval_s: int = Field(default=30, ge=1, le=86_400)
+    # Social-alarm practice: resend an unanswered alarm after 5-20 s.
+    resend_interval_s: float = Field(default=10.0, ge=0.5, le=60)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return validate_gateway_id(value)
+
+    @property
+    def uplink(self) -> BrokerEndpoint:
+        return BrokerEndpoint(
+            self.mqtt_host, self.mqtt_port, self.id, self.mqtt_password.get_secret_value()
+        )
+
+    @property
+    def zigbee2mqtt(self) -> BrokerEndpoint:
+        return BrokerEndpoint(
+            self.z2m_host,
+            self.z2m_port,
+            self.z2m_username or self.id,
+            self.z2m_password.get_secret_value() or self.mqtt_password.get_secret_value(),
+        )

@@ -1,0 +1,148 @@
+"""The durable outbox: an alarm is committed here before anything else happens to it.
+
+SQLite in WAL mode with ``synchronous=FULL``: once :meth:`Outbox.add` returns, the alarm
+survives a power cut. A message leaves the pending set only when the server's receipt names
+it; delivered rows stay a while so that retransmitted presses and the operator's answer can
+still be matched to the device that raised them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway import OutboxError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    delivered_at REAL,
+    device_id TEXT,
+    frame_seq INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_press ON outbox (device_id, frame_seq, created_at);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: str
+    channel: str
+    payload: bytes
+    created_at: float
+    attempts: int
+    delivered_at: float | None
+    device_id: str | None
+    frame_seq: int | None
+
+
+class Outbox:
+    """Thread-safe; every write is its own committed transaction."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as err:
+            raise OutboxError(f"cannot open outbox {path}: {err}") from err
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, args: tuple[object, ...]) -> int:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).rowcount
+            except sqlite3.Error as err:
+                raise OutboxError(f"outbox write failed: {err}") from err
+
+    def add(
+        self,
+        message_id: str,
+        channel: str,
+        payload: bytes,
+        now: float,
+        *,
+        device_id: str | None = None,
+        frame_seq: int | None = None,
+    ) -> None:
+        self._write(
+            "INSERT INTO outbox (id, channel, payload, created_at, next_attempt_at, device_id,"
+            " frame_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (message_id, channel, payload, now, now, device_id, frame_seq),
+        )
+
+    def due(self, now: float, limit: int = 100) -> list[OutboxItem]:
+        """Pending messages whose next attempt is due, oldest first."""
+        return self._select(
+            "WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
+            (now, limit),
+        )
+
+    def next_due_at(self) -> float | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL"
+            ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def attempted(self, message_id: str, next_attempt_at: float) -> None:
+        self._write(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
+            (next_attempt_at, message_id),
+        )
+
+    def retry_all_now(self, now: float) -> None:
+        """After a reconnect: everything pending is due at once (oldest goes first)."""
+        self._write("UPDATE outbox SET next_attempt_at = ? WHERE delivered_at IS NULL", (now,))
+
+    def confirm(self, message_id: str, now: float) -> bool:
+        """Record the server's receipt; True the first time, False for a repeated receipt."""
+        changed = self._write(
+            "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
+            (now, message_id),
+        )
+        return changed == 1
+
+    def get(self, message_id: str) -> OutboxItem | None:
+        rows = self._select("WHERE id = ?", (message_id,))
+        return rows[0] if rows else None
+
+    def find_press(self, device_id: str, frame_seq: int, since: float) -> OutboxItem | None:
+        """The alarm already raised for this serial frame, if the device is retransmitting it."""
+        rows = self._select(
+            "WHERE device_id = ? AND frame_seq = ? AND created_at >= ?"
+            " ORDER BY created_at DESC LIMIT 1",
+            (device_id, frame_seq, since),
+        )
+        return rows[0] if rows else None
+
+    def depth(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            return int(row.fetchone()[0])
+
+    def prune(self, delivered_before: float) -> int:
+        return self._write("DELETE FROM outbox WHERE delivered_at < ?", (delivered_before,))
+
+    def _select(self, where: str, args: tuple[object, ...]) -> list[OutboxItem]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, channel, payload, created_at, attempts, delivered_at, device_id,"
+                f" frame_seq FROM outbox {where}",
+                args,
+            ).fetchall()
+        return [OutboxItem(*row) for row in rows]

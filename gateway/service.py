@@ -1,0 +1,201 @@
+"""The gateway's event loop: device events in, alarms out, the centre's answers back.
+
+One thread consumes everything (device events, receipts, commands) from one queue, so the
+order "persist, then acknowledge to the device, then send" holds without further locking.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from edge.events import AvailabilityChanged, BatteryReported, EdgeEvent, Key, KeyPressed
+from edge.serial.link import SerialLink
+from edge.serial.payloads import Ack, AckStage
+from gateway.outbox import Outbox
+from gateway.uplink import Uplink
+from protocol import (
+    AlarmBody,
+    AlarmKind,
+    AlarmMessage,
+    Channel,
+    CommandKind,
+    CommandMessage,
+    DownlinkMessage,
+    EventBody,
+    EventMessage,
+    Origin,
+    ReceiptMessage,
+    TelemetryBody,
+    TelemetryMessage,
+    encode,
+)
+from protocol.messages import DEFAULT_PRIORITY
+
+log = logging.getLogger(__name__)
+
+ALARM_OF_KEY = {
+    Key.EMERGENCY: AlarmKind.EMERGENCY_CALL,
+    Key.SERVICE: AlarmKind.SERVICE_REQUEST,
+    Key.FAMILY: AlarmKind.FAMILY_CALL,
+}
+# A device repeats an unacknowledged press with the same sequence number; within this window
+# the repeat is the same press. Longer than any device's retransmission period.
+RETRANSMIT_WINDOW_S = 300.0
+KEEP_DELIVERED_S = 7 * 24 * 3600.0
+
+_Work = EdgeEvent | DownlinkMessage | None
+
+
+class Gateway:
+    """Turns edge events into alarms and relays the centre's answers to the devices."""
+
+    def __init__(
+        self,
+        gateway_id: str,
+        home_id: str,
+        outbox: Outbox,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.home_id = home_id
+        self.outbox = outbox
+        self.uplink: Uplink | None = None
+        self.serial_links: dict[str, SerialLink] = {}
+        self._clock = clock
+        self._work: queue.Queue[_Work] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="gateway")
+        self.alarms_raised = 0
+
+    # Producers (driver threads, the MQTT thread) call these; they never block.
+    def submit(self, item: EdgeEvent | DownlinkMessage) -> None:
+        self._work.put(item)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._work.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while (item := self._work.get()) is not None:
+            self.handle(item)
+
+    def handle(self, item: EdgeEvent | DownlinkMessage) -> None:
+        if isinstance(item, KeyPressed):
+            self._on_key(item)
+        elif isinstance(item, ReceiptMessage):
+            self._on_receipt(item)
+        elif isinstance(item, CommandMessage):
+            self._on_command(item)
+        elif isinstance(item, BatteryReported):
+            self._send_telemetry(item)
+        elif isinstance(item, AvailabilityChanged):
+            self._send_event(item)
+
+    def _on_key(self, press: KeyPressed) -> None:
+        device = press.device
+        if press.frame_seq is not None:
+            earlier = self.outbox.find_press(
+                device.device_id, press.frame_seq, press.received_at - RETRANSMIT_WINDOW_S
+            )
+            if earlier is not None:
+                # The device did not hear our answer: answer again, raise nothing new.
+                stage = AckStage.AT_CENTRE if earlier.delivered_at else AckStage.RECEIVED
+                self._answer_device(device.device_id, press.frame_seq, stage)
+                return
+        kind = ALARM_OF_KEY[press.key]
+        alarm = AlarmMessage(
+            gateway_id=self.gateway_id,
+            device_id=device.device_id,
+            device_time=_utc(press.occurred_at),
+            gateway_time=_utc(press.received_at),
+            body=AlarmBody(
+                kind=kind,
+                priority=DEFAULT_PRIORITY[kind],
+                home_id=self.home_id,
+                origin=Origin(
+                    transport=device.transport,
+                    device_kind=device.device_kind,
+                    frame_seq=press.frame_seq,
+                ),
+                battery_percent=press.battery_percent,
+            ),
+        )
+        self.outbox.add(
+            alarm.id,
+            Channel.ALARM.value,
+            encode(alarm),
+            self._clock(),
+            device_id=device.device_id,
+            frame_seq=press.frame_seq,
+        )
+        self.alarms_raised += 1
+        log.info("alarm %s raised: %s from %s", alarm.id, kind.value, device.device_id)
+        if press.frame_seq is not None:
+            self._answer_device(device.device_id, press.frame_seq, AckStage.RECEIVED)
+        if self.uplink is not None:
+            self.uplink.wake()
+
+    def _on_receipt(self, receipt: ReceiptMessage) -> None:
+        alarm_id = receipt.body.ref_id
+        if not self.outbox.confirm(alarm_id, self._clock()):
+            return
+        log.info("alarm %s stored at the centre", alarm_id)
+        item = self.outbox.get(alarm_id)
+        if item and item.device_id and item.frame_seq is not None:
+            self._answer_device(item.device_id, item.frame_seq, AckStage.AT_CENTRE)
+
+    def _on_command(self, command: CommandMessage) -> None:
+        if command.body.kind is not CommandKind.ALARM_HANDLED:
+            return
+        item = self.outbox.get(command.body.alarm_id)
+        if item is None:
+            log.warning("command for unknown alarm %s", command.body.alarm_id)
+            return
+        log.info("alarm %s handled by %s", item.id, command.body.operator or "the centre")
+        # A handled alarm is certainly at the centre, even if its receipt got lost.
+        self.outbox.confirm(item.id, self._clock())
+        if item.device_id and item.frame_seq is not None:
+            self._answer_device(item.device_id, item.frame_seq, AckStage.HELP_COMING)
+
+    def _answer_device(self, device_id: str, frame_seq: int, stage: AckStage) -> None:
+        link = self.serial_links.get(device_id)
+        if link is None or not link.send(Ack(frame_seq, stage)):
+            log.warning("could not tell %s: %s (port not open)", device_id, stage.name)
+
+    def _send_telemetry(self, report: BatteryReported) -> None:
+        message = TelemetryMessage(
+            gateway_id=self.gateway_id,
+            device_id=report.device.device_id,
+            gateway_time=_utc(report.received_at),
+            body=TelemetryBody(
+                measurement="battery",
+                fields={"percent": report.battery_percent, "low": report.battery_low},
+            ),
+        )
+        if self.uplink is not None:
+            self.uplink.publish_now(Channel.TELEMETRY, encode(message))
+
+    def _send_event(self, change: AvailabilityChanged) -> None:
+        message = EventMessage(
+            gateway_id=self.gateway_id,
+            device_id=change.device.device_id,
+            gateway_time=_utc(change.received_at),
+            body=EventBody(
+                kind="device_online" if change.online else "device_offline",
+                detail={"transport": change.device.transport},
+            ),
+        )
+        if self.uplink is not None:
+            self.uplink.publish_now(Channel.EVENT, encode(message))
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)

@@ -1,0 +1,161 @@
+"""The link to the centre: MQTT v5 with a persistent session, a will, and an outbox sender.
+
+The sender publishes due outbox messages with QoS 1 and schedules a resend; only the server's
+receipt (an application-level OK) takes a message out of the outbox. On every (re)connect all
+pending messages are due at once, oldest first.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from gateway.outbox import Outbox
+from protocol import (
+    Channel,
+    DownlinkMessage,
+    GatewayTopics,
+    MessageRejected,
+    StatusBody,
+    StatusMessage,
+    decode_downlink,
+    encode,
+)
+from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
+
+log = logging.getLogger(__name__)
+SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our commands while we are away
+
+
+class Uplink:
+    """Owns the MQTT connection to the centre and the outbox sender thread."""
+
+    def __init__(
+        self,
+        endpoint: BrokerEndpoint,
+        home_id: str,
+        outbox: Outbox,
+        on_downlink: Callable[[DownlinkMessage], None],
+        *,
+        heartbeat_interval_s: int,
+        resend_interval_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.gateway_id = endpoint.username
+        self.topics = GatewayTopics(self.gateway_id)
+        self._endpoint = endpoint
+        self._home_id = home_id
+        self._outbox = outbox
+        self._on_downlink = on_downlink
+        self._heartbeat_s = heartbeat_interval_s
+        self._resend_s = resend_interval_s
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.connected = threading.Event()
+        self.rejected_downlink = 0
+        self._client = new_client(f"gateway-{self.gateway_id}", endpoint)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.will_set(
+            self.topics.of(Channel.STATUS), encode(self._status("offline")), qos=1, retain=True
+        )
+        self._threads = [
+            threading.Thread(target=self._send_loop, name="uplink-sender"),
+            threading.Thread(target=self._heartbeat_loop, name="uplink-heartbeat"),
+        ]
+
+    def start(self) -> None:
+        connect_in_background(self._client, self._endpoint, session_expiry_s=SESSION_EXPIRY_S)
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.connected.is_set():
+            self._publish(Channel.STATUS, encode(self._status("offline")), retain=True)
+        stop(self._client)
+
+    def wake(self) -> None:
+        """Something new is in the outbox: send it now rather than at the next tick."""
+        self._wake.set()
+
+    def publish_now(self, channel: Channel, payload: bytes) -> None:
+        """Fire-and-forget QoS 1 publish for what may be thinned (telemetry, device events)."""
+        self._publish(channel, payload)
+
+    def _publish(self, channel: Channel, payload: bytes, *, retain: bool = False) -> bool:
+        info = self._client.publish(self.topics.of(channel), payload, qos=1, retain=retain)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
+    def _status(self, state: str) -> StatusMessage:
+        return StatusMessage(
+            gateway_id=self.gateway_id,
+            gateway_time=datetime.fromtimestamp(self._clock(), UTC),
+            body=StatusBody(
+                state=state,  # type: ignore[arg-type]
+                heartbeat_interval_s=self._heartbeat_s,
+                home_id=self._home_id,
+                outbox_depth=self._outbox.depth() if state == "online" else 0,
+            ),
+        )
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("centre broker refused the connection: %s", reason)
+            return
+        client.subscribe(self.topics.downlink_filter, qos=1)
+        self.connected.set()
+        self._publish(Channel.STATUS, encode(self._status("online")), retain=True)
+        self._outbox.retry_all_now(self._clock())
+        self._wake.set()
+        log.info("connected to the centre as %s", self.gateway_id)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.connected.clear()
+        log.warning("disconnected from the centre: %s", reason)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            message = decode_downlink(msg.topic, msg.payload)
+        except MessageRejected as err:
+            self.rejected_downlink += 1
+            log.warning("rejected downlink on %s: %s", msg.topic, err)
+            return
+        if message.gateway_id != self.gateway_id:
+            self.rejected_downlink += 1
+            return
+        self._on_downlink(message)
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            if self.connected.is_set():
+                self._send_due()
+            next_due = self._outbox.next_due_at()
+            timeout = 1.0 if next_due is None else max(0.0, min(1.0, next_due - self._clock()))
+            self._wake.wait(timeout)
+
+    def _send_due(self) -> None:
+        now = self._clock()
+        for item in self._outbox.due(now):
+            if not self._publish(Channel(item.channel), item.payload):
+                return  # the connection dropped; on_connect will make everything due again
+            jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreading retries, not crypto
+            self._outbox.attempted(item.id, now + self._resend_s * jitter)
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stop.wait(self._heartbeat_s):
+            if self.connected.is_set():
+                self._publish(Channel.STATUS, encode(self._status("online")), retain=True)

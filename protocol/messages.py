@@ -1,0 +1,169 @@
+"""pydantic models of every v1 message, split by direction.
+
+Every message is one JSON object, the *envelope*: schema version ``v``, a unique ``id``, its
+``type``, the ``gateway_id`` and ``device_id`` it concerns, the time the device reported for the
+event (``device_time``, null when the device has no clock) and the time the gateway received it
+(``gateway_time``), and a typed ``body``. Unknown fields are refused, so a typo never passes
+silently; a newer schema has a new ``v``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from protocol.topics import GATEWAY_ID_PATTERN, Channel
+
+SCHEMA_VERSION = 1
+
+MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+GatewayId = Annotated[str, StringConstraints(pattern=GATEWAY_ID_PATTERN)]
+DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+Scalar = float | int | bool | str
+
+
+def new_message_id() -> str:
+    """A fresh random message id (UUID4 as 32 hex digits): unique without coordination."""
+    return uuid.uuid4().hex
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AlarmKind(StrEnum):
+    """What the alarm is about; the social-alarm event code."""
+
+    EMERGENCY_CALL = "emergency_call"  # one-key call button, emergency key or SOS button
+    SERVICE_REQUEST = "service_request"  # meal, escort, cleaning ... becomes a service order
+    FAMILY_CALL = "family_call"  # "call my family" key
+    FALL = "fall"
+    INACTIVITY = "inactivity"
+    DEVICE_SILENT = "device_silent"  # radio test transmission missing
+    LOW_BATTERY = "low_battery"
+
+
+# Default priority 0 (most urgent) .. 9, as in SCAIP's optional priority.
+DEFAULT_PRIORITY: dict[AlarmKind, int] = {
+    AlarmKind.EMERGENCY_CALL: 0,
+    AlarmKind.FALL: 0,
+    AlarmKind.INACTIVITY: 1,
+    AlarmKind.FAMILY_CALL: 4,
+    AlarmKind.DEVICE_SILENT: 5,
+    AlarmKind.SERVICE_REQUEST: 6,
+    AlarmKind.LOW_BATTERY: 7,
+}
+
+
+class Origin(_Strict):
+    """Where the alarm started on the home side, so the answer can go back to that device."""
+
+    transport: Literal["serial", "zigbee2mqtt", "gateway"]
+    device_kind: ShortText
+    # Serial: the frame's sequence number; Zigbee2MQTT: absent (payloads carry none).
+    frame_seq: int | None = Field(default=None, ge=0, le=0xFFFF)
+
+
+class AlarmBody(_Strict):
+    kind: AlarmKind
+    priority: int = Field(ge=0, le=9)
+    home_id: ShortText
+    origin: Origin
+    battery_percent: int | None = Field(default=None, ge=0, le=100)
+
+
+class EventBody(_Strict):
+    """Something worth recording that is not an alarm (a cancelled prompt, a phantom press...)."""
+
+    kind: ShortText
+    detail: dict[str, Scalar] = Field(default_factory=dict, max_length=64)
+
+
+class TelemetryBody(_Strict):
+    """One measurement point; the server writes it to the telemetry store."""
+
+    measurement: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    fields: dict[str, Scalar] = Field(min_length=1, max_length=64)
+
+
+class StatusBody(_Strict):
+    """Gateway heartbeat (retained) and, with ``state=offline``, its last will."""
+
+    state: Literal["online", "offline"]
+    heartbeat_interval_s: int = Field(ge=1, le=86_400)
+    home_id: ShortText
+    outbox_depth: int = Field(default=0, ge=0)
+    software: ShortText = ""
+
+
+class ReceiptBody(_Strict):
+    """The server's application-level OK: the message ``ref_id`` is stored at the centre.
+
+    Only this removes an alarm from the gateway's outbox; an MQTT PUBACK does not.
+    """
+
+    ref_id: MessageId
+    duplicate: bool = False
+
+
+class CommandKind(StrEnum):
+    ALARM_HANDLED = "alarm_handled"  # an operator took the alarm: tell the resident help is coming
+
+
+class CommandBody(_Strict):
+    kind: CommandKind
+    alarm_id: MessageId
+    operator: ShortText = ""
+
+
+class _Envelope(_Strict):
+    v: Literal[1] = SCHEMA_VERSION
+    id: MessageId = Field(default_factory=new_message_id)
+    gateway_id: GatewayId
+    device_id: DeviceId | None = None
+    device_time: AwareDatetime | None = None
+    gateway_time: AwareDatetime
+
+    @classmethod
+    def channel(cls) -> Channel:
+        return Channel(cls.model_fields["type"].default)
+
+
+class AlarmMessage(_Envelope):
+    type: Literal["alarm"] = "alarm"
+    body: AlarmBody
+
+
+class EventMessage(_Envelope):
+    type: Literal["event"] = "event"
+    body: EventBody
+
+
+class TelemetryMessage(_Envelope):
+    type: Literal["telemetry"] = "telemetry"
+    body: TelemetryBody
+
+
+class StatusMessage(_Envelope):
+    type: Literal["status"] = "status"
+    body: StatusBody
+
+
+class ReceiptMessage(_Envelope):
+    type: Literal["receipt"] = "receipt"
+    body: ReceiptBody
+
+
+class CommandMessage(_Envelope):
+    type: Literal["command"] = "command"
+    body: CommandBody
+
+
+UplinkMessage = Annotated[
+    AlarmMessage | EventMessage | TelemetryMessage | StatusMessage, Field(discriminator="type")
+]
+DownlinkMessage = Annotated[ReceiptMessage | CommandMessage, Field(discriminator="type")]

@@ -1,0 +1,61 @@
+"""How every component connects to a broker: MQTT v5, credentials, sessions.
+
+MQTT v5 because with 3.1.1 a publish the broker's ACL denies still gets a PUBACK, so a
+misconfigured gateway would believe its alarms were delivered. The factory keeps paho's
+construction details in one place; callers never see paho's return codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+
+@dataclass(frozen=True)
+class BrokerEndpoint:
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    keepalive_s: int = 30
+
+
+def new_client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
+    """A paho MQTT v5 client with credentials and capped automatic reconnect delays."""
+    client = mqtt.Client(
+        callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5,
+    )
+    client.username_pw_set(endpoint.username, endpoint.password)
+    client.reconnect_delay_set(min_delay=1, max_delay=10)
+    return client
+
+
+def connect_in_background(
+    client: mqtt.Client, endpoint: BrokerEndpoint, *, session_expiry_s: int
+) -> None:
+    """Start paho's network thread; it connects, and reconnects, on its own.
+
+    ``session_expiry_s > 0`` asks the broker to keep subscriptions and queued QoS 1 messages
+    while the client is away (clean start off), so nothing sent to it meanwhile is lost.
+    """
+    props = Properties(PacketTypes.CONNECT)
+    if session_expiry_s:
+        props.SessionExpiryInterval = session_expiry_s
+    client.connect_async(
+        endpoint.host,
+        endpoint.port,
+        keepalive=endpoint.keepalive_s,
+        clean_start=session_expiry_s == 0,
+        properties=props,
+    )
+    client.loop_start()
+
+
+def stop(client: mqtt.Client) -> None:
+    client.disconnect()
+    client.loop_stop()

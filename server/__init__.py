@@ -1,0 +1,20 @@
+"""The dispatch centre: MQTT ingest, alarm store, REST API, live stream and console.
+
+Exception tree::
+
+    ServerError
+     ├── ConfigurationError   settings that must not run (e.g. default secrets in production)
+     └── NotFound             an alarm, user or resource that does not exist (API: 404)
+"""
+
+
+class ServerError(Exception):
+    """Base of server errors."""
+
+
+class ConfigurationError(ServerError):
+    """The settings cannot be used as given."""
+
+
+class NotFound(ServerError):
+    """The requested record does not exist."""

@@ -1,0 +1,80 @@
+"""FastAPI dependencies as ``Annotated`` aliases: the centre, a DB session, the current user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from server.centre import Centre
+from server.crud.users import user_for_token
+
+SESSION_COOKIE = "eldercare_session"
+
+
+def get_centre(request: Request) -> Centre:
+    centre: Centre = request.app.state.centre
+    return centre
+
+
+CentreDep = Annotated[Centre, Depends(get_centre)]
+
+
+def get_session(centre: CentreDep) -> Iterator[Session]:
+    with centre.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The authenticated console user (detached from any DB session)."""
+
+    id: int
+    username: str
+    role: str
+    token: str
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def current_user(request: Request, centre: CentreDep) -> Operator:
+    """Resolve the bearer token or session cookie; its own short DB session, so a long-lived
+    request (the live stream) holds no connection."""
+    token = _token(request)
+    if token:
+        with centre.sessions() as session:
+            user = user_for_token(session, token, datetime.now(UTC))
+            if user is not None:
+                return Operator(user.id, user.username, user.role, token)
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="not authenticated",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+CurrentUser = Annotated[Operator, Depends(current_user)]
+
+
+def require_role(*roles: str) -> Callable[[Operator], Operator]:
+    def check(user: CurrentUser) -> Operator:
+        if user.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"needs role {' or '.join(roles)}"
+            )
+        return user
+
+    return check

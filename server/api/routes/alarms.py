@@ -1,0 +1,65 @@
+"""Alarms: the queue the operator works from, and acknowledging one."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+
+from protocol import CommandBody, CommandKind, CommandMessage
+from server import NotFound
+from server.api.deps import CentreDep, CurrentUser, SessionDep
+from server.api.schemas import AlarmPublic, live_event
+from server.crud import alarms as crud
+
+router = APIRouter(prefix="/alarms", tags=["alarms"])
+log = logging.getLogger(__name__)
+AlarmId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="the alarm's message id")]
+
+
+@router.get("")
+def list_alarms(
+    session: SessionDep,
+    _user: CurrentUser,
+    status_: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AlarmPublic]:
+    return [AlarmPublic.of(a) for a in crud.list_alarms(session, status=status_, limit=limit)]
+
+
+@router.get("/{alarm_id}")
+def get_alarm(alarm_id: AlarmId, session: SessionDep, _user: CurrentUser) -> AlarmPublic:
+    try:
+        return AlarmPublic.of(crud.get_alarm(session, alarm_id))
+    except NotFound as err:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(err)) from err
+
+
+@router.post("/{alarm_id}/acknowledge")
+def acknowledge(
+    alarm_id: AlarmId, session: SessionDep, user: CurrentUser, centre: CentreDep
+) -> AlarmPublic:
+    """The operator takes the alarm; the resident's device is told that help is coming."""
+    now = datetime.now(UTC)
+    try:
+        alarm, changed = crud.acknowledge(session, alarm_id, user.username, now)
+    except NotFound as err:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(err)) from err
+    session.commit()
+    if changed:
+        log.info("alarm %s acknowledged by %s", alarm.id, user.username)
+        if centre.broker is not None:
+            centre.broker.send_command(
+                CommandMessage(
+                    gateway_id=alarm.gateway_id,
+                    device_id=alarm.device_id,
+                    gateway_time=now,
+                    body=CommandBody(
+                        kind=CommandKind.ALARM_HANDLED, alarm_id=alarm.id, operator=user.username
+                    ),
+                )
+            )
+        centre.hub.publish(live_event("alarm.acknowledged", alarm))
+    return AlarmPublic.of(alarm)

@@ -1,0 +1,69 @@
+"""What the REST API and the live stream return (public shapes, separate from the tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.db.models import Alarm
+
+
+class AlarmPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    gateway_id: str
+    home_id: str
+    device_id: str | None
+    kind: str
+    priority: int
+    status: str
+    device_time: datetime | None
+    gateway_time: datetime
+    received_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    origin: dict[str, Any]
+
+    @classmethod
+    def of(cls, alarm: Alarm) -> AlarmPublic:
+        origin = alarm.message.get("body", {}).get("origin", {})
+        return cls.model_validate({**_columns(alarm), "origin": origin})
+
+
+def _columns(alarm: Alarm) -> dict[str, Any]:
+    return {c: getattr(alarm, c) for c in AlarmPublic.model_fields if c != "origin"}
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    username: str
+    role: str
+
+
+class UserPublic(BaseModel):
+    username: str
+    role: str
+
+
+class RejectedPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_at: datetime
+    topic: str
+    reason: str
+    detail: str
+    payload: str
+
+
+def live_event(kind: str, alarm: Alarm) -> dict[str, Any]:
+    return {"type": kind, "alarm": AlarmPublic.of(alarm).model_dump(mode="json")}

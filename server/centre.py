@@ -1,0 +1,83 @@
+"""The running centre: store, telemetry, live hub and broker link, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.core.config import ServerSettings
+from server.core.security import new_password
+from server.crud.users import count_users, create_user
+from server.db.engine import make_engine, migrate, session_factory
+from server.ingest.broker import BrokerLink
+from server.ingest.handler import UplinkHandler
+from server.live import LiveHub
+from server.telemetry import TelemetryStore
+from server.telemetry.embedded import EmbeddedTelemetryStore
+
+log = logging.getLogger(__name__)
+INITIAL_LOGIN_FILE = "initial-operator.txt"
+
+
+class Centre:
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.sqlalchemy_url)
+        self.sessions: sessionmaker[Session] = session_factory(self.engine)
+        self.hub = LiveHub()
+        self.telemetry: TelemetryStore = _telemetry_store(settings)
+        self.handler = UplinkHandler(self.sessions, self.telemetry)
+        self.broker: BrokerLink | None = None
+        if settings.mqtt_enabled:
+            self.broker = BrokerLink(settings.broker, settings.instance, self.handler, self.hub)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        migrate(self.engine)
+        self._ensure_first_user()
+        self.hub.bind(loop)
+        if self.broker is not None:
+            self.broker.start()
+
+    def stop(self) -> None:
+        if self.broker is not None:
+            self.broker.stop()
+        self.telemetry.close()
+        self.engine.dispose()
+
+    def _ensure_first_user(self) -> None:
+        with self.sessions.begin() as session:
+            if count_users(session):
+                return
+            given = self.settings.admin_password
+            password = given.get_secret_value() if given else new_password()
+            username = self.settings.admin_username
+            create_user(session, username, password, "admin", datetime.now(UTC))
+        if given is None:
+            path = _write_private(
+                self.settings.data_dir / INITIAL_LOGIN_FILE,
+                f"username: {username}\npassword: {password}\n",
+            )
+            log.info("created the first console account %r; its password is in %s", username, path)
+        else:
+            log.info("created the first console account %r from the settings", username)
+
+
+def _telemetry_store(settings: ServerSettings) -> TelemetryStore:
+    if settings.telemetry_backend == "influxdb":
+        from server.telemetry.influx import InfluxTelemetryStore
+
+        return InfluxTelemetryStore(settings.influx_url, settings.influx_database)
+    return EmbeddedTelemetryStore(settings.data_dir / "telemetry.sqlite3")
+
+
+def _write_private(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    return path.resolve()

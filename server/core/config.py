@@ -1,0 +1,62 @@
+"""Server settings (prefix ``SERVER_``), built once in ``main()`` and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.mqtt import BrokerEndpoint
+from server import ConfigurationError
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SERVER_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("var")
+    # Default: SQLite under data_dir. PostgreSQL: postgresql+psycopg://user:pw@host:port/db
+    database_url: SecretStr | None = None
+    mqtt_enabled: bool = True
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_username: str = "server"
+    mqtt_password: SecretStr = SecretStr("")
+    # Distinguishes several server processes sharing one subscription (client ids must differ).
+    instance: str = "1"
+    telemetry_backend: Literal["embedded", "influxdb"] = "embedded"
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_database: str = "eldercare"
+    # The first operator account, created when no user exists. Without a password one is
+    # generated and written to data_dir/initial-operator.txt (mode 0600), never logged.
+    admin_username: str = "operator"
+    admin_password: SecretStr | None = None
+    session_ttl_s: int = Field(default=12 * 3600, ge=60)
+
+    @model_validator(mode="after")
+    def _no_defaults_in_production(self) -> ServerSettings:
+        if self.environment == "production":
+            if self.database_url is None:
+                raise ConfigurationError("production needs SERVER_DATABASE_URL (PostgreSQL)")
+            if self.mqtt_enabled and not self.mqtt_password.get_secret_value():
+                raise ConfigurationError("production needs SERVER_MQTT_PASSWORD")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'centre.sqlite3').resolve()}"
+
+    @property
+    def broker(self) -> BrokerEndpoint:
+        return BrokerEndpoint(
+            self.mqtt_host,
+            self.mqtt_port,
+            self.mqtt_username,
+            self.mqtt_password.get_secret_value(),
+        )

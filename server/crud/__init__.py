@@ -1,0 +1,1 @@
+"""Store operations; they know SQL and the wire contract, nothing of HTTP or MQTT."""

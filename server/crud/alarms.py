@@ -1,0 +1,71 @@
+"""Alarms: idempotent ingest, listing, acknowledgement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from protocol import AlarmMessage
+from server import NotFound
+from server.db.models import Alarm
+
+
+def ingest_alarm(session: Session, message: AlarmMessage, received_at: datetime) -> bool:
+    """Store the alarm unless its id is known; True if it is new.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` rather than read-then-write, so two server processes
+    racing on the same message id still store it once.
+    """
+    values = {
+        "id": message.id,
+        "gateway_id": message.gateway_id,
+        "home_id": message.body.home_id,
+        "device_id": message.device_id,
+        "kind": message.body.kind.value,
+        "priority": message.body.priority,
+        "device_time": message.device_time,
+        "gateway_time": message.gateway_time,
+        "received_at": received_at,
+        "status": "open",
+        "message": message.model_dump(mode="json"),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Alarm).values(**values).on_conflict_do_nothing(index_elements=["id"])
+    result = session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_alarms(session: Session, *, status: str | None = None, limit: int = 100) -> list[Alarm]:
+    query = select(Alarm).order_by(Alarm.received_at.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Alarm.status == status)
+    return list(session.scalars(query))
+
+
+def get_alarm(session: Session, alarm_id: str) -> Alarm:
+    alarm = session.get(Alarm, alarm_id)
+    if alarm is None:
+        raise NotFound(f"alarm {alarm_id} not found")
+    return alarm
+
+
+def acknowledge(
+    session: Session, alarm_id: str, operator: str, now: datetime
+) -> tuple[Alarm, bool]:
+    """Mark the alarm acknowledged; the bool says whether this call changed it.
+
+    Row lock on PostgreSQL so two operators pressing at once yield one acknowledgement.
+    """
+    alarm = session.scalars(select(Alarm).where(Alarm.id == alarm_id).with_for_update()).first()
+    if alarm is None:
+        raise NotFound(f"alarm {alarm_id} not found")
+    if alarm.status == "acknowledged":
+        return alarm, False
+    alarm.status = "acknowledged"
+    alarm.acknowledged_at = now
+    alarm.acknowledged_by = operator
+    return alarm, True

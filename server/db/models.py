@@ -1,0 +1,107 @@
+"""SQL tables of the centre (SQLAlchemy 2 declarative). Schema changes go through Alembic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out, also on SQLite (which stores no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Gateway(Base):
+    __tablename__ = "gateways"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    home_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))  # online / offline
+    heartbeat_interval_s: Mapped[int] = mapped_column(Integer)
+    last_seen_at: Mapped[datetime]
+
+
+class Alarm(Base):
+    """One alarm; its id is the gateway's message id, which makes ingest idempotent."""
+
+    __tablename__ = "alarms"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(String(64), index=True)
+    home_id: Mapped[str] = mapped_column(String(200))
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer)
+    device_time: Mapped[datetime | None]
+    gateway_time: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open / acknowledged
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[dict[str, Any]]  # the message as received, for the record
+
+
+class DeviceEvent(Base):
+    __tablename__ = "device_events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(String(64), index=True)
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]]
+    gateway_time: Mapped[datetime]
+
+
+class RejectedMessage(Base):
+    """Dead letters: every payload ingest refused, with the reason, so nothing vanishes."""
+
+    __tablename__ = "rejected_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    topic: Mapped[str] = mapped_column(String(512))
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)  # repr-safe text, truncated
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # operator / supervisor / admin
+    created_at: Mapped[datetime]
+
+
+class ApiSession(Base):
+    """A login; only the SHA-256 of the token is stored, so a database leak grants nothing."""
+
+    __tablename__ = "api_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""MQTT ingest: from gateways' payloads to stored records, receipts and live events."""
