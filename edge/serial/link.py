@@ -19,7 +19,16 @@ import serial
 from edge.errors import FrameError
 from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, EdgeEvent, Key, KeyPressed
 from edge.serial.framing import Frame, FrameReader
-from edge.serial.payloads import Ack, Heartbeat, Indicate, KeyKind, KeyPress, decode, to_frame
+from edge.serial.payloads import (
+    Ack,
+    AckStage,
+    Heartbeat,
+    Indicate,
+    KeyKind,
+    KeyPress,
+    decode,
+    to_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +148,8 @@ class SerialLink:
                 )
             )
         elif isinstance(payload, Heartbeat):
+            # Link supervision both ways: the device shows "no connection" without this answer.
+            self.send(Ack(frame.seq, AckStage.RECEIVED))
             self._sink(
                 BatteryReported(self.device, now, payload.battery_percent, payload.battery_low)
             )

@@ -65,5 +65,26 @@ class RejectedPublic(BaseModel):
     payload: str
 
 
+class GatewayPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    home_id: str
+    state: str
+    heartbeat_interval_s: int
+    last_seen_at: datetime
+
+
+class DeviceEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    gateway_id: str
+    device_id: str | None
+    kind: str
+    detail: dict[str, Any]
+    gateway_time: datetime
+
+
 def live_event(kind: str, alarm: Alarm) -> dict[str, Any]:
     return {"type": kind, "alarm": AlarmPublic.of(alarm).model_dump(mode="json")}

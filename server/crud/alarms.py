@@ -34,9 +34,13 @@ def ingest_alarm(session: Session, message: AlarmMessage, received_at: datetime)
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Alarm).values(**values).on_conflict_do_nothing(index_elements=["id"])
-    result = session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    stmt = (
+        insert(Alarm)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(Alarm.id)  # rowcount is not reliable across drivers; RETURNING is
+    )
+    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 def list_alarms(session: Session, *, status: str | None = None, limit: int = 100) -> list[Alarm]:

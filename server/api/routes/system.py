@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from server.api.deps import CentreDep, Operator, SessionDep, require_role
-from server.api.schemas import RejectedPublic
-from server.db.models import RejectedMessage
+from server.api.deps import CentreDep, CurrentUser, Operator, SessionDep, require_role
+from server.api.schemas import DeviceEventPublic, GatewayPublic, RejectedPublic
+from server.db.models import DeviceEvent, Gateway, RejectedMessage
 
 router = APIRouter(tags=["system"])
 Supervisor = Annotated[Operator, Depends(require_role("supervisor", "admin"))]
@@ -31,3 +31,19 @@ def rejected_messages(
 ) -> list[RejectedPublic]:
     rows = session.scalars(select(RejectedMessage).order_by(RejectedMessage.id.desc()).limit(limit))
     return [RejectedPublic.model_validate(r) for r in rows]
+
+
+@router.get("/gateways")
+def gateways(session: SessionDep, _user: CurrentUser) -> list[GatewayPublic]:
+    rows = session.scalars(select(Gateway).order_by(Gateway.id))
+    return [GatewayPublic.model_validate(r) for r in rows]
+
+
+@router.get("/device-events")
+def device_events(
+    session: SessionDep, _user: CurrentUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[DeviceEventPublic]:
+    rows = session.scalars(
+        select(DeviceEvent).order_by(DeviceEvent.gateway_time.desc()).limit(limit)
+    )
+    return [DeviceEventPublic.model_validate(r) for r in rows]

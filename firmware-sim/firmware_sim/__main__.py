@@ -1,0 +1,93 @@
+"""``python -m firmware_sim home``: run a simulated home against a gateway.
+
+The call button is served on a pseudo-terminal (``--pty-link PATH``: the gateway opens PATH)
+or over TCP like ser2net (``--serial-tcp HOST:PORT``: the gateway opens socket://HOST:PORT).
+The SOS button publishes to the broker Zigbee2MQTT would use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from firmware_sim.home import SimulatedHome
+from firmware_sim.ports import DevicePort, PtyPort, TcpPort
+from firmware_sim.serial_device import CallButton
+from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
+from protocol.mqtt import BrokerEndpoint
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="firmware_sim")
+    sub = parser.add_subparsers(dest="command", required=True)
+    home = sub.add_parser("home", help="a call button and an SOS button pressing now and then")
+    serial_to = home.add_mutually_exclusive_group()
+    serial_to.add_argument("--pty-link", type=Path, help="publish the button's pty at this path")
+    serial_to.add_argument("--serial-tcp", metavar="HOST:PORT", help="serve the button over TCP")
+    home.add_argument("--call-button-id", default="call-button-1")
+    home.add_argument("--press-interval", type=float, default=3.0, help="seconds between presses")
+    home.add_argument("--mqtt-host", default="127.0.0.1")
+    home.add_argument("--mqtt-port", type=int, default=1883)
+    home.add_argument("--mqtt-username", default="zigbee2mqtt")
+    home.add_argument(
+        "--mqtt-password-env",
+        default="Z2M_PASSWORD",
+        help="name of the environment variable holding the password",
+    )
+    home.add_argument("--sos-name", default="sos-button-1", help="Zigbee2MQTT friendly name")
+    home.add_argument("--no-zigbee", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = _parser().parse_args(argv)
+    port: DevicePort | None = None
+    if args.pty_link:
+        port = PtyPort(args.pty_link)
+    elif args.serial_tcp:
+        host, _, number = args.serial_tcp.rpartition(":")
+        port = TcpPort(host, int(number))
+    button = CallButton(port) if port else None
+    network = sos = None
+    if not args.no_zigbee:
+        password = os.environ.get(args.mqtt_password_env, "")
+        if not password:
+            print(f"firmware_sim: set {args.mqtt_password_env}", file=sys.stderr)
+            return 2
+        network = Zigbee2MqttNetwork(
+            BrokerEndpoint(args.mqtt_host, args.mqtt_port, args.mqtt_username, password)
+        )
+        network.start()
+        sos = SosButton(network, args.sos_name)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    if button:
+        button.start()
+    if network and sos and network.connected.wait(10):
+        sos.announce()
+    home = SimulatedHome(
+        (args.call_button_id, button) if button else None, sos, press_interval_s=args.press_interval
+    )
+    home.start()
+    stopping.wait()
+    home.stop()
+    if button:
+        button.stop()
+    if port:
+        port.close()
+    if network:
+        network.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""A simulated home for the demo: a one-key call button on a serial line pressing every few
+seconds, and a Zigbee2MQTT SOS button now and then. Every press is recorded with the wall-clock
+time it was written, so the end-to-end latency can be measured at the console."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge.serial.payloads import KeyKind
+from firmware_sim.serial_device import CallButton
+from firmware_sim.zigbee import SosButton
+
+
+@dataclass(frozen=True)
+class PressRecord:
+    device_id: str
+    frame_seq: int | None  # serial presses; None for Zigbee2MQTT
+    written_at: float
+
+
+class SimulatedHome:
+    def __init__(
+        self,
+        call_button: tuple[str, CallButton] | None,
+        sos_button: SosButton | None,
+        *,
+        press_interval_s: float = 3.0,
+        sos_every: int = 4,
+        seed: int | None = None,
+    ) -> None:
+        self.call_button = call_button
+        self.sos_button = sos_button
+        self.press_interval_s = press_interval_s
+        self.sos_every = sos_every
+        self.records: list[PressRecord] = []
+        self._rng = random.Random(seed)  # noqa: S311 - simulation, not crypto
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sim-home", daemon=True)
+        self.on_press: Callable[[PressRecord], None] | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _record(self, record: PressRecord) -> None:
+        self.records.append(record)
+        if self.on_press is not None:
+            self.on_press(record)
+
+    def _run(self) -> None:
+        count = 0
+        while not self._stop.wait(self.press_interval_s * self._rng.uniform(0.7, 1.3)):
+            count += 1
+            if self.call_button is not None:
+                device_id, button = self.call_button
+                press = button.press(KeyKind.EMERGENCY)
+                self._record(PressRecord(device_id, press.seq, press.written_at))
+            if self.sos_button is not None and count % self.sos_every == 0:
+                published = self.sos_button.press()
+                self._record(PressRecord(published.device_id, None, published.written_at))
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()

@@ -1,0 +1,122 @@
+"""A real mosquitto on a loopback port, with password file and the production ACL.
+
+The ACL is ``deploy/mosquitto/acl``, the very file a centre deploys, so the tests prove the
+rules the field runs with. Passwords are generated per run and written with
+``mosquitto_passwd`` (never hand-rolled hashes).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import shutil
+import subprocess
+from pathlib import Path
+
+from onebox import REPO
+from onebox.net import free_port, port_open, wait_for
+from onebox.process import Service
+from protocol.mqtt import BrokerEndpoint, new_client
+
+
+def can_log_in(host: str, port: int, username: str, password: str) -> bool:
+    """One synchronous MQTT v5 connect: does the broker accept these credentials now?"""
+    client = new_client(f"probe-{username}", BrokerEndpoint(host, port, username, password))
+    try:
+        reason = client.connect(host, port, keepalive=5)
+    except (OSError, ValueError):
+        return False
+    try:
+        ok = reason == 0
+        client.loop(timeout=1.0)  # CONNACK
+        return ok and client.is_connected()
+    finally:
+        client.disconnect()
+
+
+ACL = REPO / "deploy" / "mosquitto" / "acl"
+
+
+class Broker:
+    """mosquitto with one account per name in ``accounts`` (username -> password)."""
+
+    def __init__(self, workdir: Path, accounts: dict[str, str], *, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.accounts = dict(accounts)
+        self.port = port or free_port()
+        self.host = "127.0.0.1"
+        self.service: Service | None = None
+
+    def _write_config(self) -> Path:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "data").mkdir(exist_ok=True)
+        passwd = self.workdir / "passwd"
+        passwd.unlink(missing_ok=True)
+        passwd.touch(mode=0o600)
+        tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+        for username, password in self.accounts.items():
+            subprocess.run([tool, "-b", str(passwd), username, password], check=True)
+        shutil.copyfile(ACL, self.workdir / "acl")
+        lines = [
+            "per_listener_settings false",
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous false",
+            f"password_file {passwd}",
+            f"acl_file {self.workdir / 'acl'}",
+            "persistence true",
+            f"persistence_location {self.workdir / 'data'}/",
+            "autosave_interval 1",
+            "autosave_on_changes true",
+            "log_dest stderr",  # stdout is block-buffered: a crash would lose the last lines
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "connection_messages true",
+            "max_queued_messages 100000",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")  # otherwise it drops to 'mosquitto' and cannot persist
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        return conf
+
+    def start(self) -> Broker:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(binary).exists():
+            raise FileNotFoundError(
+                "mosquitto is not installed (Debian: apt-get install mosquitto)"
+            )
+        conf = self._write_config()
+        self.service = Service(
+            "mosquitto", [binary, "-c", str(conf)], self.workdir / "mosquitto.log"
+        )
+        self.service.start()
+        wait_for(self._ready, 10, f"mosquitto on port {self.port}")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.service is not None
+        self.service.check_alive()
+        return port_open(self.port)
+
+    def add_account(self, username: str, password: str) -> None:
+        """Provision one more account on the running broker (``mosquitto_passwd``, SIGHUP)."""
+        tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+        subprocess.run([tool, "-b", str(self.workdir / "passwd"), username, password], check=True)
+        self.accounts[username] = password
+        assert self.service is not None and self.service.proc is not None
+        self.service.proc.send_signal(signal.SIGHUP)
+        wait_for(
+            lambda: can_log_in(self.host, self.port, username, password),
+            10,
+            f"mosquitto to accept {username}",
+        )
+
+    def stop(self) -> None:
+        if self.service is not None:
+            self.service.stop()
+
+    def kill(self) -> None:
+        if self.service is not None:
+            self.service.kill()

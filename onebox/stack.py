@@ -1,0 +1,143 @@
+"""The whole system on one machine: broker, server, gateway, as real processes.
+
+Used by ``make demo`` and by the system tests, so the demo and the tests start the system
+the same way a user would: ``python -m server`` and ``python -m gateway`` with settings in
+their environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from onebox import REPO
+from onebox.broker import Broker
+from onebox.net import free_port, wait_for
+from onebox.process import Service
+
+
+@dataclass
+class Accounts:
+    """Broker passwords, fresh for every run (the broker's password file is rewritten)."""
+
+    server: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    zigbee2mqtt: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    gateways: dict[str, str] = field(default_factory=dict)
+
+    def for_gateway(self, gateway_id: str) -> str:
+        return self.gateways.setdefault(gateway_id, secrets.token_urlsafe(18))
+
+    def broker_accounts(self) -> dict[str, str]:
+        return {"server": self.server, "zigbee2mqtt": self.zigbee2mqtt, **self.gateways}
+
+
+def _python_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SERVER_", "GATEWAY_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "firmware-sim")])
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+class ServerProcess:
+    def __init__(
+        self,
+        workdir: Path,
+        broker: Broker,
+        accounts: Accounts,
+        *,
+        database_url: str | None = None,
+        admin_password: str | None = None,
+        port: int | None = None,
+        instance: str = "1",
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = workdir / f"server-{instance}"
+        env = {
+            "SERVER_PORT": str(self.port),
+            "SERVER_DATA_DIR": str(self.data_dir),
+            "SERVER_MQTT_HOST": broker.host,
+            "SERVER_MQTT_PORT": str(broker.port),
+            "SERVER_MQTT_USERNAME": "server",
+            "SERVER_MQTT_PASSWORD": accounts.server,
+            "SERVER_INSTANCE": instance,
+        }
+        if database_url:
+            env["SERVER_DATABASE_URL"] = database_url
+        if admin_password:
+            env["SERVER_ADMIN_PASSWORD"] = admin_password
+        self.service = Service(
+            f"server-{instance}",
+            [sys.executable, "-m", "server"],
+            workdir / "logs" / f"server-{instance}.log",
+            env=_python_env(env),
+            cwd=REPO,
+        )
+
+    def start(self, timeout: float = 60) -> ServerProcess:
+        self.service.start()
+        wait_for(self._ready, timeout, f"server on {self.url}")
+        return self
+
+    def _ready(self) -> bool:
+        self.service.check_alive()
+        try:
+            health = httpx.get(f"{self.url}/api/health", timeout=1).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return bool(health.get("mqtt") == "up")
+
+    def stop(self) -> None:
+        self.service.stop()
+
+
+class GatewayProcess:
+    def __init__(
+        self,
+        workdir: Path,
+        broker: Broker,
+        accounts: Accounts,
+        *,
+        gateway_id: str,
+        home_id: str,
+        serial_devices: dict[str, str],
+        z2m_devices: dict[str, str],
+        resend_interval_s: float = 10.0,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.data_dir = workdir / f"gateway-{gateway_id}"
+        env = {
+            "GATEWAY_ID": gateway_id,
+            "GATEWAY_HOME_ID": home_id,
+            "GATEWAY_DATA_DIR": str(self.data_dir),
+            "GATEWAY_MQTT_HOST": broker.host,
+            "GATEWAY_MQTT_PORT": str(broker.port),
+            "GATEWAY_MQTT_PASSWORD": accounts.for_gateway(gateway_id),
+            "GATEWAY_SERIAL_DEVICES": json.dumps(serial_devices),
+            "GATEWAY_Z2M_ENABLED": "true" if z2m_devices else "false",
+            "GATEWAY_Z2M_HOST": broker.host,
+            "GATEWAY_Z2M_PORT": str(broker.port),
+            "GATEWAY_Z2M_DEVICES": json.dumps(z2m_devices),
+            "GATEWAY_RESEND_INTERVAL_S": str(resend_interval_s),
+        }
+        self.service = Service(
+            f"gateway-{gateway_id}",
+            [sys.executable, "-m", "gateway"],
+            workdir / "logs" / f"gateway-{gateway_id}.log",
+            env=_python_env(env),
+            cwd=REPO,
+        )
+
+    def start(self) -> GatewayProcess:
+        self.service.start()
+        return self
+
+    def stop(self) -> None:
+        self.service.stop()

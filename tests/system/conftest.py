@@ -1,0 +1,153 @@
+"""Fixtures for whole-chain tests on real components, built on each other:
+
+broker (mosquitto) -> PostgreSQL cluster -> server process (per store) -> a home (gateway
+process, a call button on a real pty, a Zigbee2MQTT SOS button on the broker).
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.ports import PtyPort
+from firmware_sim.serial_device import CallButton
+from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
+from onebox.broker import Broker
+from onebox.console_client import ConsoleClient, LiveStream
+from onebox.net import wait_for
+from onebox.postgres import PostgresCluster
+from onebox.stack import Accounts, GatewayProcess, ServerProcess
+from protocol.mqtt import BrokerEndpoint
+
+OPERATOR_PASSWORD = secrets.token_urlsafe(12)
+_gateway_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def accounts() -> Accounts:
+    return Accounts()
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory, accounts: Accounts) -> Iterator[Broker]:
+    started = Broker(tmp_path_factory.mktemp("mosquitto"), accounts.broker_accounts()).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster(tmp_path_factory.mktemp("postgres")).start()
+    yield cluster
+    cluster.stop()
+
+
+@dataclass
+class Centre:
+    process: ServerProcess
+    console: ConsoleClient
+    store: str
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def centre(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    broker: Broker,
+    accounts: Accounts,
+) -> Iterator[Centre]:
+    database_url = None
+    if request.param == "postgresql":
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        database_url = cluster.create_database(f"centre_{secrets.token_hex(4)}")
+    process = ServerProcess(
+        tmp_path_factory.mktemp(f"centre-{request.param}"),
+        broker,
+        accounts,
+        database_url=database_url,
+        admin_password=OPERATOR_PASSWORD,
+    ).start()
+    console = ConsoleClient(process.url, "operator", OPERATOR_PASSWORD)
+    yield Centre(process, console, request.param)
+    console.close()
+    process.stop()
+
+
+@pytest.fixture
+def live(centre: Centre) -> Iterator[LiveStream]:
+    stream = LiveStream(centre.url, centre.console.token).start()
+    yield stream
+    stream.stop()
+
+
+@pytest.fixture
+def zigbee(broker: Broker, accounts: Accounts) -> Iterator[Zigbee2MqttNetwork]:
+    network = Zigbee2MqttNetwork(
+        BrokerEndpoint(broker.host, broker.port, "zigbee2mqtt", accounts.zigbee2mqtt)
+    )
+    network.start()
+    assert network.connected.wait(10)
+    yield network
+    network.stop()
+
+
+@dataclass
+class Home:
+    gateway_id: str
+    gateway: GatewayProcess
+    button_id: str
+    button: CallButton
+    port: PtyPort
+    sos_name: str
+    sos: SosButton
+
+
+@pytest.fixture
+def home(
+    tmp_path: Path,
+    broker: Broker,
+    accounts: Accounts,
+    centre: Centre,
+    zigbee: Zigbee2MqttNetwork,
+) -> Iterator[Home]:
+    """A gateway process with a call button on a pty and an SOS button, both seen online."""
+    number = next(_gateway_numbers)
+    gateway_id = f"gw-test-{number:03d}"
+    broker.add_account(gateway_id, accounts.for_gateway(gateway_id))
+    port = PtyPort(tmp_path / "ttyCALL0")
+    button_id, sos_name = f"call-button-{number}", f"sos-{number}"
+    sos = SosButton(zigbee, sos_name)
+    sos.announce()  # retained availability: the gateway sees it when it subscribes
+    gateway = GatewayProcess(
+        tmp_path,
+        broker,
+        accounts,
+        gateway_id=gateway_id,
+        home_id=f"home-{number:03d}",
+        serial_devices={button_id: str(port.link)},
+        z2m_devices={sos_name: "sos_button"},
+    ).start()
+    button = CallButton(port, heartbeat_s=5)
+    button.start()
+    try:
+        assert button.link_up.wait(20), gateway.service.tail()
+        wait_for(lambda: _sos_online(centre.console, sos_name), 20, f"{sos_name} online")
+        yield Home(gateway_id, gateway, button_id, button, port, sos_name, sos)
+    finally:
+        button.stop()
+        gateway.stop()
+        port.close()
+
+
+def _sos_online(console: ConsoleClient, device_id: str) -> bool:
+    events = console.get("/api/device-events", limit=1000)
+    return any(e["device_id"] == device_id and e["kind"] == "device_online" for e in events)
