@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at REAL NOT NULL,
     delivered_at REAL,
     device_id TEXT,
-    frame_seq INTEGER
+    frame_seq INTEGER,
+    occurred_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
 CREATE INDEX IF NOT EXISTS outbox_press ON outbox (device_id, frame_seq, created_at);
@@ -78,11 +79,12 @@ class Outbox:
         *,
         device_id: str | None = None,
         frame_seq: int | None = None,
+        occurred_at: float | None = None,
     ) -> None:
         self._write(
             "INSERT INTO outbox (id, channel, payload, created_at, next_attempt_at, device_id,"
-            " frame_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (message_id, channel, payload, now, now, device_id, frame_seq),
+            " frame_seq, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (message_id, channel, payload, now, now, device_id, frame_seq, occurred_at),
         )
 
     def due(self, now: float, limit: int = 100) -> list[OutboxItem]:
@@ -121,12 +123,25 @@ class Outbox:
         rows = self._select("WHERE id = ?", (message_id,))
         return rows[0] if rows else None
 
-    def find_press(self, device_id: str, frame_seq: int, since: float) -> OutboxItem | None:
-        """The alarm already raised for this serial frame, if the device is retransmitting it."""
+    def find_press(
+        self,
+        device_id: str,
+        frame_seq: int,
+        occurred_at: float,
+        *,
+        since: float,
+        tolerance_s: float,
+    ) -> OutboxItem | None:
+        """The alarm already raised for this press, if the device is retransmitting it.
+
+        The sequence number alone is not enough: a device that restarts counts from 1 again,
+        and a new press must never be swallowed as a repeat. A retransmission reports the same
+        moment of pressing (receive time minus its growing ``age_ms``); a new press does not.
+        """
         rows = self._select(
             "WHERE device_id = ? AND frame_seq = ? AND created_at >= ?"
-            " ORDER BY created_at DESC LIMIT 1",
-            (device_id, frame_seq, since),
+            " AND ABS(occurred_at - ?) <= ? ORDER BY created_at DESC LIMIT 1",
+            (device_id, frame_seq, since, occurred_at, tolerance_s),
         )
         return rows[0] if rows else None
 

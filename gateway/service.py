@@ -46,6 +46,9 @@ ALARM_OF_KEY = {
 # A device repeats an unacknowledged press with the same sequence number; within this window
 # the repeat is the same press. Longer than any device's retransmission period.
 RETRANSMIT_WINDOW_S = 300.0
+# How far apart the press times reported by a press and its retransmission may be (serial
+# buffering and the device's millisecond counter); a restarted device's new press is minutes off.
+PRESS_TIME_TOLERANCE_S = 2.0
 KEEP_DELIVERED_S = 7 * 24 * 3600.0
 
 _Work = EdgeEvent | DownlinkMessage | None
@@ -103,7 +106,11 @@ class Gateway:
         device = press.device
         if press.frame_seq is not None:
             earlier = self.outbox.find_press(
-                device.device_id, press.frame_seq, press.received_at - RETRANSMIT_WINDOW_S
+                device.device_id,
+                press.frame_seq,
+                press.occurred_at,
+                since=press.received_at - RETRANSMIT_WINDOW_S,
+                tolerance_s=PRESS_TIME_TOLERANCE_S,
             )
             if earlier is not None:
                 # The device did not hear our answer: answer again, raise nothing new.
@@ -135,6 +142,7 @@ class Gateway:
             self._clock(),
             device_id=device.device_id,
             frame_seq=press.frame_seq,
+            occurred_at=press.occurred_at,
         )
         self.alarms_raised += 1
         log.info("alarm %s raised: %s from %s", alarm.id, kind.value, device.device_id)

@@ -71,7 +71,8 @@ def _json_object(payload: bytes) -> dict[str, Any]:
             RejectReason.TOO_LARGE, f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"
         )
     try:
-        raw = json.loads(payload)
+        # Decode explicitly: json.loads(bytes) would also accept UTF-16 and UTF-32.
+        raw = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise MessageRejected(RejectReason.NOT_JSON, f"not UTF-8 JSON: {err}") from err
     if not isinstance(raw, dict):

@@ -37,7 +37,8 @@ class Channel(StrEnum):
 
 def validate_gateway_id(gateway_id: str) -> str:
     """Return ``gateway_id`` if it can name a topic level and a broker user, else raise."""
-    if not _GATEWAY_ID.match(gateway_id):
+    # fullmatch: with match() the pattern's ``$`` also accepts a trailing newline ("gw-1\n").
+    if not _GATEWAY_ID.fullmatch(gateway_id):
         raise TopicError(f"gateway id {gateway_id!r} does not match {GATEWAY_ID_PATTERN}")
     return gateway_id
 

@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from firmware_sim.home import SimulatedHome
+from firmware_sim.home import PressLog, SimulatedHome
 from firmware_sim.ports import DevicePort, PtyPort, TcpPort
 from firmware_sim.serial_device import CallButton
 from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     home.add_argument("--sos-name", default="sos-button-1", help="Zigbee2MQTT friendly name")
     home.add_argument("--no-zigbee", action="store_true")
+    home.add_argument(
+        "--press-log",
+        type=Path,
+        help="append one JSON line per press (device, frame_seq, written_at)",
+    )
     return parser
 
 
@@ -70,13 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    if button:
-        button.start()
     if network and sos and network.connected.wait(10):
         sos.announce()
+    if button:
+        button.start()
+        # Opening a port flushes its input: press only once the host has answered a heartbeat.
+        if not button.link_up.wait(60):
+            print("firmware_sim: no gateway answered on the serial line", file=sys.stderr)
     home = SimulatedHome(
         (args.call_button_id, button) if button else None, sos, press_interval_s=args.press_interval
     )
+    if args.press_log:
+        home.on_press = PressLog(args.press_log).write
     home.start()
     stopping.wait()
     home.stop()

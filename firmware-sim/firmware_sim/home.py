@@ -4,11 +4,13 @@ time it was written, so the end-to-end latency can be measured at the console.""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from edge.serial.payloads import KeyKind
 from firmware_sim.serial_device import CallButton
@@ -20,6 +22,23 @@ class PressRecord:
     device_id: str
     frame_seq: int | None  # serial presses; None for Zigbee2MQTT
     written_at: float
+
+
+class PressLog:
+    """Appends each press as a JSON line, flushed at once, for whoever measures latency."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", buffering=1)
+
+    def write(self, record: PressRecord) -> None:
+        self._file.write(json.dumps(asdict(record)) + "\n")
+
+    @staticmethod
+    def read(path: Path) -> list[PressRecord]:
+        if not path.exists():
+            return []
+        return [PressRecord(**json.loads(line)) for line in path.read_text().splitlines() if line]
 
 
 class SimulatedHome:

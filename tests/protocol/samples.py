@@ -1,0 +1,82 @@
+"""One valid message of every v1 type, built through the public models (never as raw JSON)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from pydantic import BaseModel
+
+from protocol import (
+    AlarmBody,
+    AlarmKind,
+    AlarmMessage,
+    Channel,
+    CommandBody,
+    CommandKind,
+    CommandMessage,
+    EventBody,
+    EventMessage,
+    Origin,
+    ReceiptBody,
+    ReceiptMessage,
+    StatusBody,
+    StatusMessage,
+    TelemetryBody,
+    TelemetryMessage,
+    TopicName,
+)
+
+GATEWAY_ID = "gw-7"
+GATEWAY_TIME = datetime(2024, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
+# A device clock two hours east of UTC: the offset must survive the round trip.
+DEVICE_TIME = datetime(2024, 3, 1, 14, 29, 59, tzinfo=timezone(timedelta(hours=2)))
+ALARM_ID = "0123456789abcdef0123456789abcdef"
+
+
+def sample_messages(gateway_id: str = GATEWAY_ID) -> dict[Channel, BaseModel]:
+    envelope = {"gateway_id": gateway_id, "gateway_time": GATEWAY_TIME}
+    return {
+        Channel.ALARM: AlarmMessage(
+            **envelope,
+            device_id="btn-1",
+            device_time=DEVICE_TIME,
+            body=AlarmBody(
+                kind=AlarmKind.EMERGENCY_CALL,
+                priority=0,
+                home_id="home-42",
+                origin=Origin(transport="serial", device_kind="call_button", frame_seq=65535),
+                battery_percent=80,
+            ),
+        ),
+        Channel.EVENT: EventMessage(
+            **envelope,
+            device_id="sos:hall",
+            body=EventBody(kind="phantom_press", detail={"n": 3, "x": 1.5, "ok": True, "s": "t"}),
+        ),
+        Channel.TELEMETRY: TelemetryMessage(
+            **envelope,
+            device_id="btn-1",
+            body=TelemetryBody(measurement="battery", fields={"percent": 79, "low": False}),
+        ),
+        Channel.STATUS: StatusMessage(
+            **envelope,
+            body=StatusBody(
+                state="online",
+                heartbeat_interval_s=60,
+                home_id="home-42",
+                outbox_depth=2,
+                software="1.0",
+            ),
+        ),
+        Channel.RECEIPT: ReceiptMessage(
+            **envelope, body=ReceiptBody(ref_id=ALARM_ID, duplicate=True)
+        ),
+        Channel.COMMAND: CommandMessage(
+            **envelope,
+            body=CommandBody(kind=CommandKind.ALARM_HANDLED, alarm_id=ALARM_ID, operator="ann"),
+        ),
+    }
+
+
+def topic_of(channel: Channel, gateway_id: str = GATEWAY_ID) -> str:
+    return str(TopicName(gateway_id, channel))
