@@ -27,6 +27,7 @@ from protocol import (
     decode_uplink,
     encode,
     new_message_id,
+    parse_topic,
 )
 from protocol.codec import MAX_PAYLOAD_BYTES
 from protocol.topics import GATEWAY_ID_PATTERN
@@ -349,9 +350,12 @@ def _decodes_or_is_rejected(topic: str, payload: bytes) -> None:
         try:
             message = decoder(topic, payload)
         except MessageRejected as err:
-            assert isinstance(err.reason, RejectReason)
+            reason = err.reason
         else:
-            assert message.gateway_id == GATEWAY_ID
+            reason = None
+            assert message.gateway_id == parse_topic(topic).gateway_id
+            assert message.type == parse_topic(topic).channel.value
+        assert reason is None or isinstance(reason, RejectReason)
 
 
 @_PROPERTY

@@ -1,0 +1,196 @@
+"""The gateway's event handling with its real outbox and stub transports: persist first,
+answer the device at each stage, never raise one press twice, never swallow a new one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, Key, KeyPressed
+from edge.serial.payloads import Ack, AckStage, Indicate
+from gateway.outbox import Outbox
+from gateway.service import Gateway
+from protocol import (
+    AlarmMessage,
+    Channel,
+    CommandBody,
+    CommandKind,
+    CommandMessage,
+    ReceiptBody,
+    ReceiptMessage,
+    decode_uplink,
+)
+
+BUTTON = DeviceRef("call-button-1", "call_button", "serial")
+SOS = DeviceRef("sos-1", "sos_button", "zigbee2mqtt")
+
+
+@dataclass
+class StubLink:
+    """Records what the gateway tells the device; can pretend the port is closed."""
+
+    sent: list[Ack | Indicate] = field(default_factory=list)
+    open: bool = True
+
+    def send(self, payload: Ack | Indicate) -> bool:
+        if self.open:
+            self.sent.append(payload)
+        return self.open
+
+
+@dataclass
+class StubUplink:
+    wakes: int = 0
+    published: list[tuple[Channel, bytes]] = field(default_factory=list)
+
+    def wake(self) -> None:
+        self.wakes += 1
+
+    def publish_now(self, channel: Channel, payload: bytes) -> None:
+        self.published.append((channel, payload))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def rig(tmp_path: Path, clock: Clock) -> tuple[Gateway, StubLink, StubUplink]:
+    gateway = Gateway("gw-1", "home-1", Outbox(tmp_path / "outbox.sqlite3"), clock=clock)
+    link, uplink = StubLink(), StubUplink()
+    gateway.serial_links[BUTTON.device_id] = link  # type: ignore[assignment]
+    gateway.uplink = uplink  # type: ignore[assignment]
+    return gateway, link, uplink
+
+
+def press(clock: Clock, seq: int, age_s: float = 0.0) -> KeyPressed:
+    return KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now - age_s, frame_seq=seq)
+
+
+def pending_alarms(gateway: Gateway, clock: Clock) -> list[AlarmMessage]:
+    items = gateway.outbox.due(clock.now + 1e6)
+    return [decode_uplink(f"eldercare/v1/gw-1/up/{i.channel}", i.payload) for i in items]  # type: ignore[misc]
+
+
+def test_press_is_persisted_then_acknowledged_then_sent(rig: Any, clock: Clock) -> None:
+    gateway, link, uplink = rig
+    gateway.handle(press(clock, seq=7, age_s=0.25))
+    [alarm] = pending_alarms(gateway, clock)
+    assert alarm.body.kind == "emergency_call"
+    assert alarm.body.priority == 0
+    assert alarm.body.home_id == "home-1"
+    assert alarm.device_id == "call-button-1"
+    assert alarm.body.origin.frame_seq == 7
+    assert alarm.device_time == datetime.fromtimestamp(clock.now - 0.25, UTC)
+    assert alarm.gateway_time == datetime.fromtimestamp(clock.now, UTC)
+    assert link.sent == [Ack(7, AckStage.RECEIVED)]
+    assert uplink.wakes == 1
+
+
+def test_retransmitted_press_is_answered_again_but_not_raised_again(rig: Any, clock: Clock) -> None:
+    gateway, link, _ = rig
+    gateway.handle(press(clock, seq=7))
+    clock.now += 1.0
+    gateway.handle(press(clock, seq=7, age_s=1.0))  # same press, the device missed our ack
+    assert len(pending_alarms(gateway, clock)) == 1
+    assert link.sent == [Ack(7, AckStage.RECEIVED), Ack(7, AckStage.RECEIVED)]
+
+
+def test_restarted_device_reusing_a_sequence_number_still_raises(rig: Any, clock: Clock) -> None:
+    gateway, _, _ = rig
+    gateway.handle(press(clock, seq=4))
+    clock.now += 40.0  # the device rebooted and counts from the start again
+    gateway.handle(press(clock, seq=4))
+    assert len(pending_alarms(gateway, clock)) == 2
+
+
+def test_receipt_and_command_walk_the_device_through_every_stage(rig: Any, clock: Clock) -> None:
+    gateway, link, _ = rig
+    gateway.handle(press(clock, seq=9))
+    [alarm] = pending_alarms(gateway, clock)
+    now = datetime.fromtimestamp(clock.now, UTC)
+    receipt = ReceiptMessage(gateway_id="gw-1", gateway_time=now, body=ReceiptBody(ref_id=alarm.id))
+    gateway.handle(receipt)
+    gateway.handle(receipt)  # a repeated receipt is not a new stage
+    assert pending_alarms(gateway, clock) == []
+    gateway.handle(
+        CommandMessage(
+            gateway_id="gw-1",
+            gateway_time=now,
+            body=CommandBody(kind=CommandKind.ALARM_HANDLED, alarm_id=alarm.id, operator="li"),
+        )
+    )
+    assert link.sent == [
+        Ack(9, AckStage.RECEIVED),
+        Ack(9, AckStage.AT_CENTRE),
+        Ack(9, AckStage.HELP_COMING),
+    ]
+
+
+def test_command_confirms_delivery_even_if_the_receipt_was_lost(rig: Any, clock: Clock) -> None:
+    gateway, _, _ = rig
+    gateway.handle(press(clock, seq=1))
+    [alarm] = pending_alarms(gateway, clock)
+    gateway.handle(
+        CommandMessage(
+            gateway_id="gw-1",
+            gateway_time=datetime.fromtimestamp(clock.now, UTC),
+            body=CommandBody(kind=CommandKind.ALARM_HANDLED, alarm_id=alarm.id),
+        )
+    )
+    assert pending_alarms(gateway, clock) == []
+
+
+def test_press_while_port_closed_is_still_raised(rig: Any, clock: Clock) -> None:
+    gateway, link, _ = rig
+    link.open = False
+    gateway.handle(press(clock, seq=2))
+    assert len(pending_alarms(gateway, clock)) == 1
+
+
+def test_zigbee_press_has_no_frame_and_every_press_is_an_alarm(rig: Any, clock: Clock) -> None:
+    gateway, link, _ = rig
+    for _ in range(2):
+        gateway.handle(KeyPressed(SOS, Key.EMERGENCY, clock.now, clock.now, battery_percent=80))
+    alarms = pending_alarms(gateway, clock)
+    assert len(alarms) == 2  # a new alarm per press, never merged into an open one
+    assert all(a.body.origin.transport == "zigbee2mqtt" for a in alarms)
+    assert all(a.body.battery_percent == 80 for a in alarms)
+    assert link.sent == []
+
+
+@pytest.mark.parametrize(
+    ("key", "kind", "priority"),
+    [(Key.SERVICE, "service_request", 6), (Key.FAMILY, "family_call", 4)],
+)
+def test_other_keys_raise_their_own_kind(rig: Any, clock: Clock, key: Key, kind: str, priority: int) -> None:
+    gateway, _, _ = rig
+    gateway.handle(KeyPressed(BUTTON, key, clock.now, clock.now, frame_seq=3))
+    [alarm] = pending_alarms(gateway, clock)
+    assert (alarm.body.kind, alarm.body.priority) == (kind, priority)
+
+
+def test_battery_and_availability_go_out_without_the_outbox(rig: Any, clock: Clock) -> None:
+    gateway, _, uplink = rig
+    gateway.handle(BatteryReported(BUTTON, clock.now, 15, battery_low=True))
+    gateway.handle(AvailabilityChanged(SOS, clock.now, online=False))
+    assert gateway.outbox.depth() == 0
+    channels = [c for c, _ in uplink.published]
+    assert channels == [Channel.TELEMETRY, Channel.EVENT]
+    telemetry = decode_uplink("eldercare/v1/gw-1/up/telemetry", uplink.published[0][1])
+    assert telemetry.body.fields == {"percent": 15, "low": True}  # type: ignore[union-attr]
+    event = decode_uplink("eldercare/v1/gw-1/up/event", uplink.published[1][1])
+    assert event.body.kind == "device_offline"  # type: ignore[union-attr]

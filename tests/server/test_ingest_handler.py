@@ -1,0 +1,142 @@
+"""UplinkHandler against a real (SQLite) store: store-then-receipt, dedupe, dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from protocol import (
+    AlarmBody,
+    AlarmKind,
+    AlarmMessage,
+    Origin,
+    StatusBody,
+    StatusMessage,
+    TelemetryBody,
+    TelemetryMessage,
+    decode_downlink,
+    encode,
+)
+from server.centre import Centre
+from server.core.config import ServerSettings
+from server.db.engine import migrate
+from server.db.models import Alarm, Gateway, RejectedMessage
+from server.ingest.handler import UplinkHandler
+from server.telemetry.embedded import EmbeddedTelemetryStore
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def centre(tmp_path: Path) -> Iterator[Centre]:
+    built = Centre(ServerSettings(data_dir=tmp_path, mqtt_enabled=False, admin_password="x"))
+    migrate(built.engine)
+    yield built
+    built.stop()
+
+
+@pytest.fixture
+def handler(centre: Centre) -> UplinkHandler:
+    return UplinkHandler(centre.sessions, centre.telemetry, clock=NOW.timestamp)
+
+
+def alarm(gateway_id: str = "gw-1") -> AlarmMessage:
+    return AlarmMessage(
+        gateway_id=gateway_id,
+        device_id="call-button-1",
+        gateway_time=NOW,
+        body=AlarmBody(
+            kind=AlarmKind.EMERGENCY_CALL,
+            priority=0,
+            home_id="home-1",
+            origin=Origin(transport="serial", device_kind="call_button", frame_seq=1),
+        ),
+    )
+
+
+def test_alarm_is_stored_then_receipted_then_announced(handler: UplinkHandler, centre: Centre) -> None:
+    message = alarm()
+    out = handler.handle("eldercare/v1/gw-1/up/alarm", encode(message))
+    [(topic, payload)] = out.publish
+    assert topic == "eldercare/v1/gw-1/down/receipt"
+    receipt = decode_downlink(topic, payload)
+    assert receipt.body.ref_id == message.id  # type: ignore[union-attr]
+    assert receipt.body.duplicate is False  # type: ignore[union-attr]
+    [event] = out.live
+    assert event["type"] == "alarm.raised"
+    assert event["alarm"]["id"] == message.id
+    with centre.sessions() as session:
+        stored = session.get(Alarm, message.id)
+        assert stored is not None
+        assert stored.status == "open"
+        assert stored.received_at == NOW
+        assert stored.gateway_time == NOW
+
+
+def test_duplicate_gets_a_receipt_but_no_second_alarm_or_event(handler: UplinkHandler, centre: Centre) -> None:
+    payload = encode(alarm())
+    handler.handle("eldercare/v1/gw-1/up/alarm", payload)
+    again = handler.handle("eldercare/v1/gw-1/up/alarm", payload)
+    assert again.live == []
+    assert decode_downlink(*again.publish[0]).body.duplicate is True  # type: ignore[union-attr]
+    with centre.sessions() as session:
+        assert len(session.scalars(select(Alarm)).all()) == 1
+    assert handler.counts["duplicate_alarm"] == 1
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("eldercare/v1/gw-1/up/alarm", b"\xff\xfe", "not_json"),
+        ("eldercare/v1/gw-1/up/alarm", b'{"v": 3}', "unsupported_version"),
+        ("eldercare/v1/gw-1/up/alarm", b'{"v": 1, "type": "alarm"}', "invalid"),
+        ("eldercare/v1/gw-2/up/alarm", None, "topic_mismatch"),  # gw-1's alarm on gw-2's topic
+        ("eldercare/v1/gw-1/up/bogus", b"{}", "unknown_topic"),
+    ],
+)
+def test_bad_payload_becomes_a_dead_letter_with_its_reason(
+    handler: UplinkHandler, centre: Centre, topic: str, payload: bytes | None, reason: str
+) -> None:
+    raw = encode(alarm()) if payload is None else payload
+    out = handler.handle(topic, raw)
+    assert out.publish == [] and out.live == []
+    with centre.sessions() as session:
+        [dead] = session.scalars(select(RejectedMessage)).all()
+        assert dead.reason == reason
+        assert dead.topic == topic
+        assert dead.detail
+        assert dead.payload == raw.decode("utf-8", errors="backslashreplace")
+        assert session.scalars(select(Alarm)).all() == []
+
+
+def test_status_updates_the_gateway_record(handler: UplinkHandler, centre: Centre) -> None:
+    for state in ("online", "offline"):
+        status = StatusMessage(
+            gateway_id="gw-1",
+            gateway_time=NOW,
+            body=StatusBody(state=state, heartbeat_interval_s=30, home_id="home-1"),  # type: ignore[arg-type]
+        )
+        handler.handle("eldercare/v1/gw-1/up/status", encode(status))
+        with centre.sessions() as session:
+            gateway = session.get(Gateway, "gw-1")
+            assert gateway is not None and gateway.state == state
+
+
+def test_telemetry_goes_to_the_telemetry_store(handler: UplinkHandler, centre: Centre) -> None:
+    point = TelemetryMessage(
+        gateway_id="gw-1",
+        device_id="call-button-1",
+        gateway_time=NOW,
+        body=TelemetryBody(measurement="battery", fields={"percent": 55, "low": False}),
+    )
+    handler.handle("eldercare/v1/gw-1/up/telemetry", encode(point))
+    store = centre.telemetry
+    assert isinstance(store, EmbeddedTelemetryStore)
+    [(time_ns, tags, fields)] = store.query("battery")
+    assert time_ns == int(NOW.timestamp() * 1e9)
+    assert tags == {"gateway_id": "gw-1", "device_id": "call-button-1"}
+    assert fields == {"percent": 55, "low": False}
