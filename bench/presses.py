@@ -38,7 +38,9 @@ BUTTON = "call-button-bench"
 
 def mqtt_baseline(broker: Broker, accounts: Accounts, count: int) -> list[float]:
     """Round trip of a QoS 1 publish to a subscriber on the same broker, in ms."""
-    endpoint = BrokerEndpoint(broker.host, broker.port, GATEWAY_ID, accounts.for_gateway(GATEWAY_ID))
+    endpoint = BrokerEndpoint(
+        broker.host, broker.port, GATEWAY_ID, accounts.for_gateway(GATEWAY_ID)
+    )
     topic = f"eldercare/v1/{GATEWAY_ID}/up/event"
     # The gateway account may only read its downlink; the server account reads uplinks.
     server = BrokerEndpoint(broker.host, broker.port, "server", accounts.server)
@@ -85,13 +87,21 @@ def main() -> int:
     cluster = PostgresCluster(workdir / "pg", durable=True).start() if args.postgres else None
     operator_password = secrets.token_urlsafe(12)
     server = ServerProcess(
-        workdir, broker, accounts, database_url=cluster.url if cluster else None,
+        workdir,
+        broker,
+        accounts,
+        database_url=cluster.url if cluster else None,
         admin_password=operator_password,
     )
     port = PtyPort(workdir / "ttyBENCH")
     gateway = GatewayProcess(
-        workdir, broker, accounts, gateway_id=GATEWAY_ID, home_id="home-bench",
-        serial_devices={BUTTON: str(port.link)}, z2m_devices={},
+        workdir,
+        broker,
+        accounts,
+        gateway_id=GATEWAY_ID,
+        home_id="home-bench",
+        serial_devices={BUTTON: str(port.link)},
+        z2m_devices={},
     )
     button = CallButton(port, heartbeat_s=30)
     stream = None

@@ -74,6 +74,7 @@ class Broker:
             "log_type information",
             "connection_messages true",
             "max_queued_messages 100000",
+            "set_tcp_nodelay true",  # small alarm messages must not wait for Nagle
         ]
         if os.geteuid() == 0:
             lines.append("user root")  # otherwise it drops to 'mosquitto' and cannot persist

@@ -26,7 +26,8 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from influxdb_client import Point, WritePrecision
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
 
 from server import ServerError
 
@@ -181,11 +182,9 @@ def _line_protocol(
         if isinstance(value, float) and not math.isfinite(value):
             # Point silently drops NaN and infinity; say so instead of losing the field.
             raise ValueError(f"field {key!r} is {value}: InfluxDB stores only finite floats")
-    point = Point(measurement)
-    for key, tag in tags.items():
-        point.tag(key, tag)
-    for key, value in fields.items():
-        point.field(key, value)
+    # Point escapes names and tag values, writes int as 42i, bool as true/false, str quoted.
+    # (from_dict rather than Point(...).tag(...): Point's own methods carry no annotations.)
+    point = Point.from_dict({"measurement": measurement, "tags": tags, "fields": fields})
     line: str = point.time(time, WritePrecision.NS).to_line_protocol()
     if not line:
         raise ValueError(f"point for {measurement!r} has no fields; InfluxDB needs one")

@@ -23,7 +23,12 @@ def test_added_message_survives_reopen_until_confirmed(tmp_path: Path) -> None:
 
     reopened = Outbox(path)
     [item] = reopened.due(100.0)
-    assert (item.id, item.payload, item.device_id, item.frame_seq) == ("a" * 32, b"payload", "btn", 3)
+    assert (item.id, item.payload, item.device_id, item.frame_seq) == (
+        "a" * 32,
+        b"payload",
+        "btn",
+        3,
+    )
     assert reopened.confirm("a" * 32, 101.0) is True
     assert reopened.confirm("a" * 32, 102.0) is False  # a repeated receipt changes nothing
     assert reopened.due(1e12) == []
@@ -44,7 +49,9 @@ def test_resend_is_scheduled_and_reconnect_makes_everything_due(outbox: Outbox) 
     assert [i.id for i in outbox.due(15.0)] == ["1" * 32, "2" * 32]
 
 
-def test_find_press_matches_retransmission_not_a_new_press_with_a_reused_seq(outbox: Outbox) -> None:
+def test_find_press_matches_retransmission_not_a_new_press_with_a_reused_seq(
+    outbox: Outbox,
+) -> None:
     outbox.add("1" * 32, "alarm", b"x", 1000.0, device_id="btn", frame_seq=4, occurred_at=999.9)
     repeat = outbox.find_press("btn", 4, 1000.3, since=900.0, tolerance_s=2.0)
     assert repeat is not None and repeat.id == "1" * 32

@@ -176,7 +176,9 @@ def test_zigbee_press_has_no_frame_and_every_press_is_an_alarm(rig: Any, clock: 
     ("key", "kind", "priority"),
     [(Key.SERVICE, "service_request", 6), (Key.FAMILY, "family_call", 4)],
 )
-def test_other_keys_raise_their_own_kind(rig: Any, clock: Clock, key: Key, kind: str, priority: int) -> None:
+def test_other_keys_raise_their_own_kind(
+    rig: Any, clock: Clock, key: Key, kind: str, priority: int
+) -> None:
     gateway, _, _ = rig
     gateway.handle(KeyPressed(BUTTON, key, clock.now, clock.now, frame_seq=3))
     [alarm] = pending_alarms(gateway, clock)

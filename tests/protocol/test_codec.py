@@ -43,7 +43,8 @@ def _decoder(channel: Channel) -> Callable[[str, bytes], BaseModel]:
 
 
 def _alarm_json() -> dict[str, Any]:
-    return json.loads(encode(sample_messages()[Channel.ALARM]))
+    raw: dict[str, Any] = json.loads(encode(sample_messages()[Channel.ALARM]))
+    return raw
 
 
 def _rejected(topic: str, payload: bytes, *, uplink: bool = True) -> RejectReason:
@@ -347,6 +348,7 @@ envelope_like = st.fixed_dictionaries(
 
 def _decodes_or_is_rejected(topic: str, payload: bytes) -> None:
     for decoder in (decode_uplink, decode_downlink):
+        reason: RejectReason | None
         try:
             message = decoder(topic, payload)
         except MessageRejected as err:

@@ -27,7 +27,9 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def login(client: TestClient, username: str = "operator", password: str = PASSWORD) -> dict[str, str]:
+def login(
+    client: TestClient, username: str = "operator", password: str = PASSWORD
+) -> dict[str, str]:
     response = client.post("/api/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     client.cookies.clear()  # make each test say how it authenticates
@@ -117,7 +119,9 @@ def test_acknowledge_once_then_idempotent(client: TestClient) -> None:
         ("GET", "/api/alarms?status=closed", 422),
     ],
 )
-def test_bad_requests_get_a_clear_4xx(client: TestClient, method: str, path: str, status: int) -> None:
+def test_bad_requests_get_a_clear_4xx(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
     response = client.request(method, path, headers=login(client))
     assert response.status_code == status
     assert response.json()["detail"]
@@ -126,7 +130,12 @@ def test_bad_requests_get_a_clear_4xx(client: TestClient, method: str, path: str
 def test_malformed_login_body_is_422(client: TestClient) -> None:
     for body in ({}, {"username": "", "password": "x"}, {"username": "a" * 65, "password": "x"}):
         assert client.post("/api/auth/login", json=body).status_code == 422
-    assert client.post("/api/auth/login", content=b"{oops", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        client.post(
+            "/api/auth/login", content=b"{oops", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
 
 
 def test_operators_cannot_read_dead_letters(client: TestClient) -> None:

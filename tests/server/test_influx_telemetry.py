@@ -201,7 +201,7 @@ def test_a_field_type_conflict_carries_influxdbs_message(store: InfluxTelemetryS
     with pytest.raises(TelemetryWriteError, match="field type conflict") as caught:
         store.write("battery", {"gateway_id": "gw-001"}, {"percent": "80"}, T0)
     assert "HTTP 400" in str(caught.value)
-    assert 'input field \\"percent\\"' in repr(caught.value)
+    assert 'input field "percent" on measurement "battery" is type string' in str(caught.value)
     assert not caught.value.retryable  # the same point fails the same way every time
 
 
@@ -220,8 +220,14 @@ def test_points_influxdb_could_not_store_faithfully_are_refused_before_sending(
     store: InfluxTelemetryStore,
 ) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        store.write("battery", {}, {"percent": 1}, datetime(2026, 11, 22, 10, 0))  # noqa: DTZ001
+        store.write("battery", {}, {"percent": 1}, datetime(2026, 11, 22, 10, 0))
     with pytest.raises(ValueError, match="finite"):
         store.write("climate", {}, {"temperature_c": float("nan")}, T0)
     with pytest.raises(ValueError, match="no fields"):
         store.write("battery", {}, {}, T0)
+
+
+def test_a_missing_influxd_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("onebox.influx.INFLUXD", tmp_path / "no-such-influxd")
+    with pytest.raises(FileNotFoundError, match="InfluxDB is not installed"):
+        InfluxServer(tmp_path).start()

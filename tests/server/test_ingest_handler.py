@@ -58,7 +58,9 @@ def alarm(gateway_id: str = "gw-1") -> AlarmMessage:
     )
 
 
-def test_alarm_is_stored_then_receipted_then_announced(handler: UplinkHandler, centre: Centre) -> None:
+def test_alarm_is_stored_then_receipted_then_announced(
+    handler: UplinkHandler, centre: Centre
+) -> None:
     message = alarm()
     out = handler.handle("eldercare/v1/gw-1/up/alarm", encode(message))
     [(topic, payload)] = out.publish
@@ -77,7 +79,9 @@ def test_alarm_is_stored_then_receipted_then_announced(handler: UplinkHandler, c
         assert stored.gateway_time == NOW
 
 
-def test_duplicate_gets_a_receipt_but_no_second_alarm_or_event(handler: UplinkHandler, centre: Centre) -> None:
+def test_duplicate_gets_a_receipt_but_no_second_alarm_or_event(
+    handler: UplinkHandler, centre: Centre
+) -> None:
     payload = encode(alarm())
     handler.handle("eldercare/v1/gw-1/up/alarm", payload)
     again = handler.handle("eldercare/v1/gw-1/up/alarm", payload)

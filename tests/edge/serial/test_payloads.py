@@ -141,6 +141,7 @@ def test_decode_of_anything_returns_a_payload_or_raises_frame_error(
     ftype: int, payload: bytes
 ) -> None:
     frame = Frame(ftype, 9, payload)
+    reason: str | None
     try:
         decoded = decode(frame)
     except FrameError as err:
