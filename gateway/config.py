@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -9,7 +10,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.mqtt import BrokerEndpoint
+from protocol.messages import DEVICE_ID_PATTERN
 from protocol.topics import validate_gateway_id
+
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
 Z2mKind = Literal["sos_button"]
 
@@ -43,6 +47,19 @@ class GatewaySettings(BaseSettings):
     @classmethod
     def _valid_id(cls, value: str) -> str:
         return validate_gateway_id(value)
+
+    @field_validator("serial_devices", "z2m_devices")
+    @classmethod
+    def _valid_device_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        # Checked here, at start-up, rather than when the first alarm from the device fails
+        # to validate: an id the wire contract refuses would make its every alarm unsendable.
+        for device_id in value:
+            if not _DEVICE_ID.fullmatch(device_id):
+                raise ValueError(
+                    f"device id {device_id!r} is not usable on the wire ({DEVICE_ID_PATTERN});"
+                    " rename the device (for Zigbee2MQTT: its friendly name)"
+                )
+        return value
 
     @property
     def uplink(self) -> BrokerEndpoint:

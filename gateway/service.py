@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from edge.events import AvailabilityChanged, BatteryReported, EdgeEvent, Key, KeyPressed
 from edge.serial.link import SerialLink
 from edge.serial.payloads import Ack, AckStage
+from gateway import OutboxError
 from gateway.outbox import Outbox
 from gateway.uplink import Uplink
 from protocol import (
@@ -50,8 +51,10 @@ RETRANSMIT_WINDOW_S = 300.0
 # buffering and the device's millisecond counter); a restarted device's new press is minutes off.
 PRESS_TIME_TOLERANCE_S = 2.0
 KEEP_DELIVERED_S = 7 * 24 * 3600.0
+PRUNE_EVERY_S = 3600.0
+_IDLE = object()  # a wake-up without work: time for housekeeping
 
-_Work = EdgeEvent | DownlinkMessage | None
+_Work = EdgeEvent | DownlinkMessage | object | None
 
 
 class Gateway:
@@ -73,6 +76,7 @@ class Gateway:
         self._clock = clock
         self._work: queue.Queue[_Work] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="gateway")
+        self._stopping = False
         self.alarms_raised = 0
 
     # Producers (driver threads, the MQTT thread) call these; they never block.
@@ -83,12 +87,43 @@ class Gateway:
         self._thread.start()
 
     def stop(self) -> None:
+        self._stopping = True
         self._work.put(None)
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while (item := self._work.get()) is not None:
-            self.handle(item)
+        next_prune = 0.0
+        while True:
+            try:
+                item = self._work.get(timeout=60)
+            except queue.Empty:
+                item = None if self._stopping else _IDLE
+            if item is None:
+                return
+            if self._clock() >= next_prune:
+                self._prune()
+                next_prune = self._clock() + PRUNE_EVERY_S
+            if item is _IDLE:
+                continue
+            try:
+                self.handle(item)
+            except OutboxError:
+                # Not acknowledged to the device, so a serial device repeats the press and
+                # it is tried again; the log line is the technical alarm until issue-level
+                # supervision exists.
+                log.critical("could not persist %r: the alarm is NOT stored", item, exc_info=True)
+            except Exception:
+                # One bad item must not stop the only thread that raises alarms.
+                log.exception("gateway failed to handle %r; continuing", item)
+
+    def _prune(self) -> None:
+        try:
+            removed = self.outbox.prune(self._clock() - KEEP_DELIVERED_S)
+        except OutboxError:
+            log.exception("outbox pruning failed")
+            return
+        if removed:
+            log.info("pruned %d delivered messages from the outbox", removed)
 
     def handle(self, item: EdgeEvent | DownlinkMessage) -> None:
         if isinstance(item, KeyPressed):

@@ -65,6 +65,8 @@ class Uplink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_publish = self._on_publish
+        self.refused_publishes = 0
         self._client.will_set(
             self.topics.of(Channel.STATUS), encode(self._status("offline")), qos=1, retain=True
         )
@@ -125,6 +127,14 @@ class Uplink:
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
         log.warning("disconnected from the centre: %s", reason)
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        # MQTT v5 PUBACK carries a reason: "not authorized" means the broker's ACL dropped
+        # the message (a misconfigured gateway id or ACL). The outbox still holds any alarm;
+        # this makes the cause visible instead of retrying in silence.
+        if reason.is_failure:
+            self.refused_publishes += 1
+            log.error("broker refused publish %d: %s", mid, reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:

@@ -43,13 +43,16 @@ def _decode(topic: str, payload: bytes, direction: Direction, adapter: TypeAdapt
         raise MessageRejected(RejectReason.UNKNOWN_TOPIC, f"{topic!r} is not a {direction} topic")
     raw = _json_object(payload)
     version = raw.get("v")
-    if version != SCHEMA_VERSION:
+    # ``type`` check: in Python ``True == 1``, and a boolean is not a schema version.
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise MessageRejected(
             RejectReason.UNSUPPORTED_VERSION,
             f"schema version {version!r} is not supported (this receiver speaks {SCHEMA_VERSION})",
         )
     try:
-        message = adapter.validate_python(raw)
+        # Strict JSON validation: "0" is not a priority and 0.0 not a sequence number; a
+        # sender that gets types wrong should hear so, not have them quietly coerced.
+        message = adapter.validate_json(payload, strict=True)
     except ValidationError as err:
         raise MessageRejected(RejectReason.INVALID, _summarise(err)) from err
     if message.type != name.channel.value:

@@ -21,7 +21,8 @@ SCHEMA_VERSION = 1
 
 MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 GatewayId = Annotated[str, StringConstraints(pattern=GATEWAY_ID_PATTERN)]
-DeviceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 Scalar = float | int | bool | str
 

@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 
 from edge.errors import PayloadError
 from edge.events import AvailabilityChanged, DeviceRef, EdgeEvent
-from edge.zigbee2mqtt.converters import CONVERTERS
+from edge.zigbee2mqtt.converters import CONVERTERS, Problem
 from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,12 @@ class Zigbee2MqttBridge:
             # A retained state is history, not news: never raise an alarm from it.
             return
         state = _json_object(payload)
-        for event in CONVERTERS[device.device_kind](device, state, self._clock()):
-            self._sink(event)
+        for decoded in CONVERTERS[device.device_kind](device, state, self._clock()):
+            if isinstance(decoded, Problem):
+                self.rejected[decoded.reason] += 1
+                log.warning("part of %s's payload unusable: %s", tail, decoded.detail)
+            else:
+                self._sink(decoded)
 
 
 def _json_object(payload: bytes) -> Mapping[str, Any]:

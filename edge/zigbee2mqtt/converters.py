@@ -11,34 +11,49 @@ Quirks of the outside world recorded here:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from edge.errors import PayloadError
 from edge.events import BatteryReported, DeviceRef, EdgeEvent, Key, KeyPressed
 
-Converter = Callable[[DeviceRef, Mapping[str, Any], float], list[EdgeEvent]]
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Part of a payload that could not be used; the rest of the payload still counts."""
+
+    reason: str
+    detail: str
 
 
-def _battery(device: DeviceRef, payload: Mapping[str, Any], now: float) -> list[EdgeEvent]:
+Decoded = EdgeEvent | Problem
+Converter = Callable[[DeviceRef, Mapping[str, Any], float], list[Decoded]]
+
+
+def _battery(device: DeviceRef, payload: Mapping[str, Any], now: float) -> list[Decoded]:
     battery = payload.get("battery")
     if battery is None:
         return []
     if isinstance(battery, bool) or not isinstance(battery, int | float) or not 0 <= battery <= 100:
-        raise PayloadError("bad_value", f"battery {battery!r} is not a percentage")
+        return [Problem("bad_value", f"battery {battery!r} is not a percentage")]
     low = payload.get("battery_low") is True
     return [BatteryReported(device, now, round(battery), low)]
 
 
-def sos_button(device: DeviceRef, payload: Mapping[str, Any], now: float) -> list[EdgeEvent]:
-    """Tuya TS0215A_sos and alike: ``action`` ``emergency`` is a press; ``""`` is nothing."""
+def sos_button(device: DeviceRef, payload: Mapping[str, Any], now: float) -> list[Decoded]:
+    """Tuya TS0215A_sos and alike: ``action`` ``emergency`` is a press; ``""`` is nothing.
+
+    A press is raised whatever else in the payload is wrong: a garbled battery reading is
+    reported as a problem next to the press, never instead of it.
+    """
     action = payload.get("action")
     if action is not None and not isinstance(action, str):
         raise PayloadError("bad_value", f"action {action!r} is not a string")
-    events = _battery(device, payload, now)
+    decoded = _battery(device, payload, now)
     if action == "emergency":
-        battery = events[0].battery_percent if events else None  # type: ignore[union-attr]
-        events.insert(0, KeyPressed(device, Key.EMERGENCY, now, now, battery_percent=battery))
-    return events
+        battery = next((d.battery_percent for d in decoded if isinstance(d, BatteryReported)), None)
+        decoded.insert(0, KeyPressed(device, Key.EMERGENCY, now, now, battery_percent=battery))
+    return decoded
 
 
 CONVERTERS: dict[str, Converter] = {

@@ -2,7 +2,7 @@
 
 :class:`SerialDevice` owns the port, the sequence counter and the receive thread;
 :class:`CallButton` adds the keys and the press/retransmit logic a real one-key call button
-has: a press is repeated (same sequence number, growing age) until the host answers RECEIVED,
+has: a press is repeated (same sequence number, growing age) until the host answers it (any stage),
 and the LED follows the answers up to HELP_COMING.
 """
 
@@ -174,7 +174,9 @@ class CallButton(SerialDevice):
                 self._heartbeat()
                 next_heartbeat = now + (self.heartbeat_s if self.link_up.is_set() else 0.5)
             with self._changed:
-                waiting = [p for p in self.presses.values() if AckStage.RECEIVED not in p.stages]
+                # Any answer means the host has it: a lost RECEIVED followed by AT_CENTRE must
+                # still stop the repeats.
+                waiting = [p for p in self.presses.values() if not p.stages]
             for press in waiting:
                 due = press.pressed_at_mono + press.transmissions * self.retransmit_s
                 if now >= due:

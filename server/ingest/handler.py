@@ -34,7 +34,7 @@ from protocol.topics import TopicName
 from server.api.schemas import live_event
 from server.crud.alarms import get_alarm, ingest_alarm
 from server.crud.ingest import record_event, record_rejected, record_status
-from server.telemetry import TelemetryStore
+from server.telemetry import TelemetryStore, TelemetryWriteError
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,12 @@ class UplinkHandler:
             elif isinstance(message, EventMessage):
                 record_event(session, message)
         if isinstance(message, TelemetryMessage):
-            self._write_telemetry(message)
+            try:
+                self._write_telemetry(message)
+            except TelemetryWriteError as err:
+                # Telemetry may be thinned, alarms never: count it, say it, move on.
+                self.counts["telemetry_dropped"] += 1
+                log.warning("telemetry point from %s dropped: %s", message.gateway_id, err)
         return Outgoing()
 
     def _alarm(self, message: AlarmMessage, now: datetime) -> Outgoing:

@@ -29,7 +29,7 @@ import httpx
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
-from server import ServerError
+from server.telemetry import TelemetryQueryError, TelemetryWriteError
 
 FieldValue = float | int | bool | str
 
@@ -37,24 +37,6 @@ FieldValue = float | int | bool | str
 # restarting, or behind a proxy that could not reach it. Anything else in 4xx is about the
 # request itself (type conflict, bad name, bad credentials) and fails again unchanged.
 _RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-
-class TelemetryWriteError(ServerError):
-    """A telemetry point was not stored.
-
-    Retryable (``retryable=True``) when InfluxDB could not be reached or answered with a
-    server-side failure: keep the point and try again later. ``retryable=False`` when InfluxDB
-    refused the point itself (e.g. ``field type conflict``) or the credentials: retrying the
-    same request fails the same way, so log it and drop the point.
-    """
-
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-class TelemetryQueryError(ServerError):
-    """InfluxDB could not be reached, or refused or failed an InfluxQL query."""
 
 
 class InfluxTelemetryStore:

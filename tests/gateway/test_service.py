@@ -196,3 +196,21 @@ def test_battery_and_availability_go_out_without_the_outbox(rig: Any, clock: Clo
     assert telemetry.body.fields == {"percent": 15, "low": True}  # type: ignore[union-attr]
     event = decode_uplink("eldercare/v1/gw-1/up/event", uplink.published[1][1])
     assert event.body.kind == "device_offline"  # type: ignore[union-attr]
+
+
+def test_event_loop_survives_an_item_it_cannot_handle(rig: Any, clock: Clock) -> None:
+    gateway, _, _ = rig
+    bad = KeyPressed(
+        DeviceRef("bad id with spaces", "call_button", "serial"),
+        Key.EMERGENCY,
+        clock.now,
+        clock.now,
+    )
+    gateway.start()
+    try:
+        gateway.submit(bad)  # the wire contract refuses this device id
+        gateway.submit(press(clock, seq=5))
+    finally:
+        gateway.stop()  # drains the queue in order before it returns
+    [alarm] = pending_alarms(gateway, clock)
+    assert alarm.body.origin.frame_seq == 5

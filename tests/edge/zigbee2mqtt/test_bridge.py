@@ -159,11 +159,6 @@ def test_unknown_device_is_counted_not_raised(
         (b'[{"action":"emergency"}]', "not_object"),
         (b'"emergency"', "not_object"),
         (b"null", "not_object"),
-        (b'{"battery":"x"}', "bad_value"),
-        (b'{"battery":150}', "bad_value"),
-        (b'{"battery":-1}', "bad_value"),
-        (b'{"battery":true}', "bad_value"),
-        (b'{"battery":NaN}', "bad_value"),
         (b'{"action":5}', "bad_value"),
         (b'{"action":["emergency"]}', "bad_value"),
         (b'{"action":"' + b"x" * MAX_PAYLOAD_BYTES + b'"}', "too_large"),
@@ -178,6 +173,24 @@ def test_bad_payload_raises_payload_error_with_a_reason(
     assert info.value.reason == reason
     assert isinstance(info.value, EdgeError)
     assert recorder.events == []
+
+
+@pytest.mark.parametrize("battery", [b'"x"', b"150", b"-1", b"true", b"NaN"])
+def test_bad_battery_is_counted_and_never_blocks_a_press(
+    bridge: Zigbee2MqttBridge, recorder: EventRecorder, battery: bytes
+) -> None:
+    bridge.handle("zigbee2mqtt/sos", b'{"battery":' + battery + b"}", retained=False)
+    assert recorder.events == []
+    assert bridge.rejected["bad_value"] == 1
+
+    bridge.handle(
+        "zigbee2mqtt/sos", b'{"action":"emergency","battery":' + battery + b"}", retained=False
+    )
+    [event] = recorder.events
+    assert isinstance(event, KeyPressed)
+    assert event.key is Key.EMERGENCY
+    assert event.battery_percent is None
+    assert bridge.rejected["bad_value"] == 2
 
 
 @pytest.mark.parametrize(
