@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.mqtt import BrokerEndpoint
 from protocol.messages import DEVICE_ID_PATTERN
+from protocol.errors import TopicError
 from protocol.topics import validate_gateway_id
 
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
@@ -46,7 +47,10 @@ class GatewaySettings(BaseSettings):
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        return validate_gateway_id(value)
+        try:
+            return validate_gateway_id(value)
+        except TopicError as err:
+            raise ValueError(str(err)) from err
 
     @field_validator("serial_devices", "z2m_devices")
     @classmethod
