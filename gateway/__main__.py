@@ -24,7 +24,7 @@ def main() -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        settings = GatewaySettings()  # type: ignore[call-arg]
+        settings = GatewaySettings()
     except ValidationError as err:
         print(f"gateway: invalid configuration:\n{err}", file=sys.stderr)
         return 2

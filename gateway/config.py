@@ -9,9 +9,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from protocol.mqtt import BrokerEndpoint
-from protocol.messages import DEVICE_ID_PATTERN
 from protocol.errors import TopicError
+from protocol.messages import DEVICE_ID_PATTERN
+from protocol.mqtt import BrokerEndpoint
 from protocol.topics import validate_gateway_id
 
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)

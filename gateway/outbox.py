@@ -33,6 +33,9 @@ CREATE INDEX IF NOT EXISTS outbox_press ON outbox (device_id, frame_seq, created
 """
 
 
+_COLUMNS = "id, channel, payload, created_at, attempts, delivered_at, device_id, frame_seq"
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
     id: str
@@ -155,9 +158,7 @@ class Outbox:
 
     def _select(self, where: str, args: tuple[object, ...]) -> list[OutboxItem]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, channel, payload, created_at, attempts, delivered_at, device_id,"
-                f" frame_seq FROM outbox {where}",
-                args,
-            ).fetchall()
+            # ``where`` is always one of this class's constant clauses; values go in ``args``.
+            sql = f"SELECT {_COLUMNS} FROM outbox {where}"  # noqa: S608
+            rows = self._db.execute(sql, args).fetchall()
         return [OutboxItem(*row) for row in rows]

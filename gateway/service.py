@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import cast
 
 from edge.events import AvailabilityChanged, BatteryReported, EdgeEvent, Key, KeyPressed
 from edge.serial.link import SerialLink
@@ -106,7 +107,7 @@ class Gateway:
             if item is _IDLE:
                 continue
             try:
-                self.handle(item)
+                self.handle(cast(EdgeEvent | DownlinkMessage, item))
             except OutboxError:
                 # Not acknowledged to the device, so a serial device repeats the press and
                 # it is tried again; the log line is the technical alarm until issue-level

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 
@@ -101,12 +101,12 @@ class Uplink:
         info = self._client.publish(self.topics.of(channel), payload, qos=1, retain=retain)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
-    def _status(self, state: str) -> StatusMessage:
+    def _status(self, state: Literal["online", "offline"]) -> StatusMessage:
         return StatusMessage(
             gateway_id=self.gateway_id,
             gateway_time=datetime.fromtimestamp(self._clock(), UTC),
             body=StatusBody(
-                state=state,  # type: ignore[arg-type]
+                state=state,
                 heartbeat_interval_s=self._heartbeat_s,
                 home_id=self._home_id,
                 outbox_depth=self._outbox.depth() if state == "online" else 0,
@@ -138,7 +138,7 @@ class Uplink:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            message = decode_downlink(msg.topic, msg.payload)
+            message = decode_downlink(msg.topic, bytes(msg.payload))
         except MessageRejected as err:
             self.rejected_downlink += 1
             log.warning("rejected downlink on %s: %s", msg.topic, err)

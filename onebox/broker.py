@@ -8,8 +8,8 @@ rules the field runs with. Passwords are generated per run and written with
 from __future__ import annotations
 
 import os
-import signal
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -106,7 +106,8 @@ class Broker:
         tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
         subprocess.run([tool, "-b", str(self.workdir / "passwd"), username, password], check=True)
         self.accounts[username] = password
-        assert self.service is not None and self.service.proc is not None
+        assert self.service is not None
+        assert self.service.proc is not None
         self.service.proc.send_signal(signal.SIGHUP)
         wait_for(
             lambda: can_log_in(self.host, self.port, username, password),

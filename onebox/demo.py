@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from firmware_sim.home import PressLog
+
 from onebox import REPO
 from onebox.broker import Broker
 from onebox.console_client import ConsoleClient, LiveEvent, LiveStream

@@ -10,8 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-
 from firmware_sim.home import PressRecord
+
 from onebox.console_client import LiveEvent
 
 
@@ -76,7 +76,7 @@ def correlate(presses: list[PressRecord], events: list[LiveEvent]) -> DeliveryRe
         latencies.append((matched[0].received_at - press.written_at) * 1000)
     for device_id, device_presses in unordered.items():
         delivered = in_order.get(device_id, [])
-        for press, event in zip(device_presses, delivered):
+        for press, event in zip(device_presses, delivered, strict=False):
             latencies.append((event.received_at - press.written_at) * 1000)
         lost += max(0, len(device_presses) - len(delivered))
         extra += max(0, len(delivered) - len(device_presses))

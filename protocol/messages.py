@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from protocol.topics import GATEWAY_ID_PATTERN, Channel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 GatewayId = Annotated[str, StringConstraints(pattern=GATEWAY_ID_PATTERN)]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -28,7 +29,7 @@ class BrokerEndpoint:
 def new_client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
     """A paho MQTT v5 client with credentials and capped automatic reconnect delays."""
     client = mqtt.Client(
-        callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+        callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt.MQTTv5,
     )
@@ -53,7 +54,7 @@ def connect_in_background(
     ``session_expiry_s > 0`` asks the broker to keep subscriptions and queued QoS 1 messages
     while the client is away (clean start off), so nothing sent to it meanwhile is lost.
     """
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     if session_expiry_s:
         props.SessionExpiryInterval = session_expiry_s
     client.connect_async(

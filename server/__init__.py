@@ -5,7 +5,7 @@ Exception tree::
     ServerError
      ├── ConfigurationError   settings that must not run (e.g. default secrets in production)
      ├── NotFound             an alarm, user or resource that does not exist (API: 404)
-     ├── TelemetryWriteError  a telemetry point was not stored (``retryable`` says if worth retrying)
+     ├── TelemetryWriteError  a telemetry point was not stored (``retryable``: worth a retry?)
      └── TelemetryQueryError  a telemetry query failed
 """
 

@@ -7,6 +7,7 @@ Layouts are little-endian and written beside each type.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -95,7 +96,9 @@ class SampleBatch:
         if len(self.dt_100us) != len(self.values):
             raise ValueError("one dt per sample")
         parts = [self._head.pack(self.sensor, self.t0_ms, len(self.values))]
-        parts += [self._sample.pack(dt, *v) for dt, v in zip(self.dt_100us, self.values)]
+        parts += [
+            self._sample.pack(dt, *v) for dt, v in zip(self.dt_100us, self.values, strict=True)
+        ]
         return b"".join(parts)
 
 
@@ -195,7 +198,7 @@ def _indicate(data: bytes) -> Indicate:
     return Indicate(*_exact(Indicate._layout, data))
 
 
-_DECODERS = {
+_DECODERS: dict[FrameType, Callable[[bytes], Payload]] = {
     FrameType.KEY_PRESS: _key_press,
     FrameType.HEARTBEAT: _heartbeat,
     FrameType.SAMPLES: _samples,

@@ -68,7 +68,7 @@ class Zigbee2MqttBridge:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            self.handle(msg.topic, msg.payload, retained=bool(msg.retain))
+            self.handle(msg.topic, bytes(msg.payload), retained=bool(msg.retain))
         except PayloadError as err:
             self.rejected[err.reason] += 1
             log.warning("dropped Zigbee2MQTT payload on %s: %s", msg.topic, err)

@@ -64,7 +64,7 @@ class BrokerLink:
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            out = self._handler.handle(msg.topic, msg.payload)
+            out = self._handler.handle(msg.topic, bytes(msg.payload))
         except SQLAlchemyError:
             # No receipt goes out, so the gateway keeps the alarm and sends it again.
             self.handler_failures += 1

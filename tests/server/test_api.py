@@ -89,7 +89,8 @@ def test_wrong_password_and_unknown_user_look_the_same(client: TestClient) -> No
 def test_cookie_login_works_and_logout_ends_the_session(client: TestClient) -> None:
     response = client.post("/api/auth/login", json={"username": "operator", "password": PASSWORD})
     cookie = response.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
     assert client.get("/api/auth/me").json() == {"username": "operator", "role": "admin"}
     assert client.post("/api/auth/logout").status_code == 204
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -100,9 +101,11 @@ def test_acknowledge_once_then_idempotent(client: TestClient) -> None:
     headers = login(client)
     alarm_id = raise_alarm(client)
     [listed] = client.get("/api/alarms", headers=headers).json()
-    assert listed["id"] == alarm_id and listed["status"] == "open"
+    assert listed["id"] == alarm_id
+    assert listed["status"] == "open"
     first = client.post(f"/api/alarms/{alarm_id}/acknowledge", headers=headers).json()
-    assert first["status"] == "acknowledged" and first["acknowledged_by"] == "operator"
+    assert first["status"] == "acknowledged"
+    assert first["acknowledged_by"] == "operator"
     second = client.post(f"/api/alarms/{alarm_id}/acknowledge", headers=headers).json()
     assert second["acknowledged_at"] == first["acknowledged_at"]
     assert client.get("/api/alarms?status=open", headers=headers).json() == []

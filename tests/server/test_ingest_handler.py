@@ -107,7 +107,8 @@ def test_bad_payload_becomes_a_dead_letter_with_its_reason(
 ) -> None:
     raw = encode(alarm()) if payload is None else payload
     out = handler.handle(topic, raw)
-    assert out.publish == [] and out.live == []
+    assert out.publish == []
+    assert out.live == []
     with centre.sessions() as session:
         [dead] = session.scalars(select(RejectedMessage)).all()
         assert dead.reason == reason
@@ -127,7 +128,8 @@ def test_status_updates_the_gateway_record(handler: UplinkHandler, centre: Centr
         handler.handle("eldercare/v1/gw-1/up/status", encode(status))
         with centre.sessions() as session:
             gateway = session.get(Gateway, "gw-1")
-            assert gateway is not None and gateway.state == state
+            assert gateway is not None
+            assert gateway.state == state
 
 
 def test_telemetry_goes_to_the_telemetry_store(handler: UplinkHandler, centre: Centre) -> None:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from firmware_sim.ports import PtyPort
 from firmware_sim.serial_device import CallButton
 from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
+
 from onebox.broker import Broker
 from onebox.console_client import ConsoleClient, LiveStream
 from onebox.net import wait_for
