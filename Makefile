@@ -15,6 +15,7 @@ venv: $(STAMP)
 # Reinstall only when the project's declared dependencies or pins change.
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 (Debian: apt-get install python3 python3-venv)"; exit 1; }
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || scripts/ensure-debs.sh python3-venv
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
