@@ -58,6 +58,18 @@ class Service:
         except FileNotFoundError:
             return "(no log)"
 
+    def problems(self) -> list[str]:
+        """Log lines that say something went wrong: a traceback, an ERROR or CRITICAL line.
+
+        Tests assert this is empty, so an exception that was only logged fails them.
+        """
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return []
+        markers = ("Traceback (most recent call last)", " ERROR ", " CRITICAL ")
+        return [line for line in text.splitlines() if any(m in line for m in markers)]
+
     def stop(self, timeout: float = 10.0) -> int | None:
         proc = self.proc
         if proc is None or proc.poll() is not None:

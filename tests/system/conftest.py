@@ -80,6 +80,9 @@ def centre(
     yield Centre(process, console, request.param)
     console.close()
     process.stop()
+    assert process.service.problems() == [], (
+        f"the server logged problems: {process.service.log_path}"
+    )
 
 
 @pytest.fixture
@@ -146,6 +149,9 @@ def home(
         button.stop()
         gateway.stop()
         port.close()
+    assert gateway.service.problems() == [], (
+        f"the gateway logged problems: {gateway.service.log_path}"
+    )
 
 
 def _sos_online(console: ConsoleClient, device_id: str) -> bool:
