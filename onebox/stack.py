@@ -92,7 +92,7 @@ class ServerProcess:
             health = httpx.get(f"{self.url}/api/health", timeout=1).json()
         except (httpx.HTTPError, ValueError):
             return False
-        return bool(health.get("mqtt") == "up")
+        return health.get("mqtt") == "up" and health.get("live_relay") in ("local", "up")
 
     def stop(self) -> None:
         self.service.stop()

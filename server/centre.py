@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.api.schemas import live_event
 from server.core.config import ServerSettings
 from server.core.security import new_password
 from server.crud.users import count_users, create_user
-from server.db.engine import make_engine, migrate, session_factory
+from server.db.engine import make_engine, migrate, serialise_bootstrap, session_factory
+from server.db.models import Alarm
 from server.ingest.broker import BrokerLink
 from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
+from server.live_relay import PostgresLiveRelay, notify_in_transaction
 from server.telemetry import TelemetryStore
 from server.telemetry.embedded import EmbeddedTelemetryStore
 
@@ -31,7 +35,12 @@ class Centre:
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self.hub = LiveHub()
         self.telemetry: TelemetryStore = _telemetry_store(settings)
-        self.handler = UplinkHandler(self.sessions, self.telemetry)
+        self.relay: PostgresLiveRelay | None = None
+        if self.engine.dialect.name == "postgresql":
+            self.relay = PostgresLiveRelay(settings.sqlalchemy_url, self.sessions, self.hub)
+        self.handler = UplinkHandler(
+            self.sessions, self.telemetry, notify_in_transaction=self.relay is not None
+        )
         self.broker: BrokerLink | None = None
         if settings.mqtt_enabled:
             self.broker = BrokerLink(settings.broker, settings.instance, self.handler, self.hub)
@@ -40,17 +49,35 @@ class Centre:
         migrate(self.engine)
         self._ensure_first_user()
         self.hub.bind(loop)
+        if self.relay is not None:
+            self.relay.start()
         if self.broker is not None:
             self.broker.start()
+
+    def announce(self, session: Session, kind: str, alarm: Alarm) -> Callable[[], None]:
+        """Announce a change to ``alarm`` on the live stream of every server process.
+
+        Call inside the transaction that makes the change and run the returned callable after
+        it commits: on PostgreSQL the NOTIFY rides in the transaction itself, on SQLite the
+        event goes to this process's hub once the change is stored.
+        """
+        if self.relay is not None:
+            notify_in_transaction(session, kind, alarm.id)
+            return lambda: None
+        event = live_event(kind, alarm)
+        return lambda: self.hub.publish(event)
 
     def stop(self) -> None:
         if self.broker is not None:
             self.broker.stop()
+        if self.relay is not None:
+            self.relay.stop()
         self.telemetry.close()
         self.engine.dispose()
 
     def _ensure_first_user(self) -> None:
         with self.sessions.begin() as session:
+            serialise_bootstrap(session)
             if count_users(session):
                 return
             given = self.settings.admin_password

@@ -44,6 +44,18 @@ class LiveHub:
             else:
                 queue.put_nowait(event)
 
+    def disconnect_all(self) -> None:
+        """Thread-safe: end every live stream; each console reconnects and re-reads the list."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._end_all)
+
+    def _end_all(self) -> None:
+        for queue in list(self._subscribers):
+            self._subscribers.discard(queue)
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(_OVERFLOW)
+
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)

@@ -34,6 +34,7 @@ from protocol.topics import TopicName
 from server.api.schemas import live_event
 from server.crud.alarms import get_alarm, ingest_alarm
 from server.crud.ingest import record_event, record_rejected, record_status
+from server.live_relay import notify_in_transaction
 from server.telemetry import TelemetryStore, TelemetryWriteError
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,9 @@ class UplinkHandler:
         telemetry: TelemetryStore,
         *,
         clock: Callable[[], float] = time.time,
+        notify_in_transaction: bool = False,
     ) -> None:
+        self._notify = notify_in_transaction
         self._sessions = sessions
         self._telemetry = telemetry
         self._clock = clock
@@ -87,8 +90,11 @@ class UplinkHandler:
     def _alarm(self, message: AlarmMessage, now: datetime) -> Outgoing:
         with self._sessions.begin() as session:
             is_new = ingest_alarm(session, message, now)
-            alarm = get_alarm(session, message.id) if is_new else None
-            event = live_event("alarm.raised", alarm) if alarm else None
+            event = None
+            if is_new and self._notify:
+                notify_in_transaction(session, "alarm.raised", message.id)
+            elif is_new:
+                event = live_event("alarm.raised", get_alarm(session, message.id))
         receipt = ReceiptMessage(
             gateway_id=message.gateway_id,
             gateway_time=now,
@@ -97,14 +103,15 @@ class UplinkHandler:
         out = Outgoing(
             publish=[(str(TopicName(message.gateway_id, Channel.RECEIPT)), encode(receipt))]
         )
-        if event is not None:
+        if is_new:
             log.info(
                 "alarm %s stored: %s from %s",
                 message.id,
                 message.body.kind.value,
                 message.gateway_id,
             )
-            out.live.append(event)
+            if event is not None:
+                out.live.append(event)
         else:
             self.counts["duplicate_alarm"] += 1
             log.info("alarm %s was already stored: receipt sent again", message.id)

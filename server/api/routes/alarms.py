@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from protocol import CommandBody, CommandKind, CommandMessage
 from server import NotFound
 from server.api.deps import CentreDep, CurrentUser, SessionDep
-from server.api.schemas import AlarmPublic, live_event
+from server.api.schemas import AlarmPublic
 from server.crud import alarms as crud
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
@@ -47,7 +47,10 @@ def acknowledge(
         alarm, changed = crud.acknowledge(session, alarm_id, user.username, now)
     except NotFound as err:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(err)) from err
+    announce = centre.announce(session, "alarm.acknowledged", alarm) if changed else None
     session.commit()
+    if announce is not None:
+        announce()
     if changed:
         log.info("alarm %s acknowledged by %s", alarm.id, user.username)
         if centre.broker is not None:
@@ -61,5 +64,4 @@ def acknowledge(
                     ),
                 )
             )
-        centre.hub.publish(live_event("alarm.acknowledged", alarm))
     return AlarmPublic.of(alarm)

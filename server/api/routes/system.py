@@ -22,6 +22,9 @@ def health(centre: CentreDep) -> dict[str, Any]:
         "status": "ok",
         "mqtt": "disabled" if broker is None else ("up" if broker.connected.is_set() else "down"),
         "live_subscribers": centre.hub.subscriber_count,
+        "live_relay": "local"
+        if centre.relay is None
+        else ("up" if centre.relay.listening.is_set() else "down"),
     }
 
 

@@ -1,0 +1,83 @@
+"""Live events across server processes, through PostgreSQL LISTEN/NOTIFY.
+
+With several server processes behind one shared subscription, the process that stores an
+alarm is often not the one an operator's console is connected to. So on PostgreSQL the storing
+transaction itself issues ``NOTIFY`` (delivered only on commit: no console ever hears of an
+alarm that is not stored), and every process ``LISTEN``s and feeds its own live hub, its own
+events included. On SQLite (one process) events go straight to the hub after commit.
+
+If the listening connection drops, notifications sent meanwhile are gone; the relay then
+disconnects every live subscriber, whose consoles reconnect and re-read the alarm list.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import psycopg
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.api.schemas import live_event
+from server.db.models import Alarm
+from server.live import LiveHub
+
+log = logging.getLogger(__name__)
+CHANNEL = "eldercare_live"
+
+
+def notify_in_transaction(session: Session, kind: str, alarm_id: str) -> None:
+    """Queue a live event that PostgreSQL delivers to every listener when ``session`` commits."""
+    payload = json.dumps({"type": kind, "alarm_id": alarm_id})
+    session.execute(select(func.pg_notify(CHANNEL, payload)))
+
+
+class PostgresLiveRelay:
+    def __init__(self, sqlalchemy_url: str, sessions: sessionmaker[Session], hub: LiveHub) -> None:
+        url = make_url(sqlalchemy_url).set(drivername="postgresql")
+        self._conninfo = url.render_as_string(hide_password=False)
+        self._sessions = sessions
+        self._hub = hub
+        self._stop = threading.Event()
+        self.listening = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="live-relay", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        first = True
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    if not first:
+                        self._hub.disconnect_all()  # we may have missed events: resync them
+                    first = False
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self._relay(note.payload)
+            except psycopg.Error as err:
+                self.listening.clear()
+                log.error("live relay lost its PostgreSQL connection: %s", err)
+                self._stop.wait(1.0)
+
+    def _relay(self, payload: str) -> None:
+        try:
+            note = json.loads(payload)
+            with self._sessions() as session:
+                alarm = session.get(Alarm, note["alarm_id"])
+                event = live_event(note["type"], alarm) if alarm is not None else None
+        except (ValueError, KeyError) as err:
+            log.error("unreadable live notification %r: %s", payload, err)
+            return
+        if event is not None:
+            self._hub.publish(event)
