@@ -21,7 +21,11 @@ from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
 
 log = logging.getLogger(__name__)
-SESSION_EXPIRY_S = 3600  # uplink messages wait at the broker through a server restart
+# No persistent session. A stopped member of a shared subscription that keeps its session still
+# gets its round-robin share queued at the broker, so a server that is down (or removed for
+# good) would sit on a share of the alarms. Without a session the broker sends everything to
+# the members that are up; with none up, the gateways' outboxes keep resending until one is.
+SESSION_EXPIRY_S = 0
 
 
 class BrokerLink:
