@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gateway import OutboxError
 
@@ -29,7 +30,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     occurred_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
-CREATE INDEX IF NOT EXISTS outbox_press ON outbox (device_id, frame_seq, created_at);
+CREATE INDEX IF NOT EXISTS outbox_press ON outbox (device_id, frame_seq, occurred_at);
 """
 
 
@@ -98,11 +99,8 @@ class Outbox:
         )
 
     def next_due_at(self) -> float | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL"
-            ).fetchone()
-        return None if row[0] is None else float(row[0])
+        row = self._read("SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL", ())
+        return None if row[0][0] is None else float(row[0][0])
 
     def attempted(self, message_id: str, next_attempt_at: float) -> None:
         self._write(
@@ -132,7 +130,6 @@ class Outbox:
         frame_seq: int,
         occurred_at: float,
         *,
-        since: float,
         tolerance_s: float,
     ) -> OutboxItem | None:
         """The alarm already raised for this press, if the device is retransmitting it.
@@ -142,23 +139,26 @@ class Outbox:
         moment of pressing (receive time minus its growing ``age_ms``); a new press does not.
         """
         rows = self._select(
-            "WHERE device_id = ? AND frame_seq = ? AND created_at >= ?"
-            " AND ABS(occurred_at - ?) <= ? ORDER BY created_at DESC LIMIT 1",
-            (device_id, frame_seq, since, occurred_at, tolerance_s),
+            "WHERE device_id = ? AND frame_seq = ? AND occurred_at BETWEEN ? AND ?"
+            " ORDER BY created_at DESC LIMIT 1",
+            (device_id, frame_seq, occurred_at - tolerance_s, occurred_at + tolerance_s),
         )
         return rows[0] if rows else None
 
     def depth(self) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
-            return int(row.fetchone()[0])
+        return int(self._read("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", ())[0][0])
 
     def prune(self, delivered_before: float) -> int:
         return self._write("DELETE FROM outbox WHERE delivered_at < ?", (delivered_before,))
 
     def _select(self, where: str, args: tuple[object, ...]) -> list[OutboxItem]:
-        with self._lock:
-            # ``where`` is always one of this class's constant clauses; values go in ``args``.
-            sql = f"SELECT {_COLUMNS} FROM outbox {where}"  # noqa: S608
-            rows = self._db.execute(sql, args).fetchall()
+        # ``where`` is always one of this class's constant clauses; values go in ``args``.
+        rows = self._read(f"SELECT {_COLUMNS} FROM outbox {where}", args)  # noqa: S608
         return [OutboxItem(*row) for row in rows]
+
+    def _read(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as err:
+                raise OutboxError(f"outbox read failed: {err}") from err

@@ -45,11 +45,11 @@ ALARM_OF_KEY = {
     Key.SERVICE: AlarmKind.SERVICE_REQUEST,
     Key.FAMILY: AlarmKind.FAMILY_CALL,
 }
-# A device repeats an unacknowledged press with the same sequence number; within this window
-# the repeat is the same press. Longer than any device's retransmission period.
-RETRANSMIT_WINDOW_S = 300.0
-# How far apart the press times reported by a press and its retransmission may be (serial
-# buffering and the device's millisecond counter); a restarted device's new press is minutes off.
+# A device repeats an unanswered press with the same sequence number and the same moment of
+# pressing (receive time minus its growing age), for as long as it gets no answer. Both must
+# match for a repeat: a restarted device reuses sequence numbers, but not press times. This is
+# how far apart the press times of a press and its repeat may be (serial buffering and the
+# device's millisecond counter); a restarted device's new press is minutes off.
 PRESS_TIME_TOLERANCE_S = 2.0
 KEEP_DELIVERED_S = 7 * 24 * 3600.0
 PRUNE_EVERY_S = 3600.0
@@ -145,7 +145,6 @@ class Gateway:
                 device.device_id,
                 press.frame_seq,
                 press.occurred_at,
-                since=press.received_at - RETRANSMIT_WINDOW_S,
                 tolerance_s=PRESS_TIME_TOLERANCE_S,
             )
             if earlier is not None:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 
+from gateway import OutboxError
 from gateway.outbox import Outbox
 from protocol import (
     Channel,
@@ -67,6 +68,7 @@ class Uplink:
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
         self.refused_publishes = 0
+        self.thinned = 0
         self._client.will_set(
             self.topics.of(Channel.STATUS), encode(self._status("offline")), qos=1, retain=True
         )
@@ -93,9 +95,16 @@ class Uplink:
         """Something new is in the outbox: send it now rather than at the next tick."""
         self._wake.set()
 
-    def publish_now(self, channel: Channel, payload: bytes) -> None:
-        """Fire-and-forget QoS 1 publish for what may be thinned (telemetry, device events)."""
-        self._publish(channel, payload)
+    def publish_now(self, channel: Channel, payload: bytes) -> bool:
+        """Fire-and-forget QoS 1 publish for what may be thinned (telemetry, device events).
+
+        Dropped while disconnected: paho would queue it and, on reconnect, send that backlog
+        ahead of the alarms waiting in the outbox. Alarms never wait behind telemetry.
+        """
+        if not self.connected.is_set():
+            self.thinned += 1
+            return False
+        return self._publish(channel, payload)
 
     def _publish(self, channel: Channel, payload: bytes, *, retain: bool = False) -> bool:
         info = self._client.publish(self.topics.of(channel), payload, qos=1, retain=retain)
@@ -119,8 +128,11 @@ class Uplink:
             return
         client.subscribe(self.topics.downlink_filter, qos=1)
         self.connected.set()
-        self._publish(Channel.STATUS, encode(self._status("online")), retain=True)
-        self._outbox.retry_all_now(self._clock())
+        try:
+            self._publish(Channel.STATUS, encode(self._status("online")), retain=True)
+            self._outbox.retry_all_now(self._clock())
+        except OutboxError:
+            log.critical("outbox unusable on connect", exc_info=True)
         self._wake.set()
         log.info("connected to the centre as %s", self.gateway_id)
 
@@ -151,10 +163,16 @@ class Uplink:
     def _send_loop(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            if self.connected.is_set():
-                self._send_due()
-            next_due = self._outbox.next_due_at()
-            timeout = 1.0 if next_due is None else max(0.0, min(1.0, next_due - self._clock()))
+            timeout = 1.0
+            try:
+                if self.connected.is_set():
+                    self._send_due()
+                next_due = self._outbox.next_due_at()
+                if next_due is not None:
+                    timeout = max(0.0, min(1.0, next_due - self._clock()))
+            except OutboxError:
+                # Disk full, I/O error: say so and keep trying; the alarms are still on disk.
+                log.critical("outbox unreadable; alarms are waiting", exc_info=True)
             self._wake.wait(timeout)
 
     def _send_due(self) -> None:
@@ -168,4 +186,7 @@ class Uplink:
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(self._heartbeat_s):
             if self.connected.is_set():
-                self._publish(Channel.STATUS, encode(self._status("online")), retain=True)
+                try:
+                    self._publish(Channel.STATUS, encode(self._status("online")), retain=True)
+                except OutboxError:
+                    log.critical("outbox unreadable; heartbeat skipped", exc_info=True)

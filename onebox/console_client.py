@@ -65,6 +65,7 @@ class LiveStream:
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="live-stream", daemon=True)
+        self._response: httpx.Response | None = None
 
     def start(self) -> LiveStream:
         self._thread.start()
@@ -74,6 +75,10 @@ class LiveStream:
 
     def stop(self) -> None:
         self._stop.set()
+        response = self._response
+        if response is not None:
+            response.close()  # unblocks the reader and lets the server see us go
+        self._thread.join(timeout=5)
 
     def wait_for(self, predicate: Any, timeout: float) -> bool:
         with self._changed:
@@ -86,7 +91,7 @@ class LiveStream:
     def _run(self) -> None:
         try:
             self._listen()
-        except httpx.HTTPError:
+        except (httpx.HTTPError, httpx.StreamError):
             if not self._stop.is_set():
                 raise
 
@@ -97,6 +102,7 @@ class LiveStream:
             httpx.Client(base_url=self._base_url, timeout=timeout) as http,
             http.stream("GET", "/api/stream", headers=headers) as response,
         ):
+            self._response = response
             response.raise_for_status()
             kind, data = "", ""
             for line in response.iter_lines():

@@ -33,7 +33,8 @@ def new_message_id() -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities are not measurements; InfluxDB would refuse them anyway.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class AlarmKind(StrEnum):

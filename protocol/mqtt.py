@@ -7,6 +7,7 @@ construction details in one place; callers never see paho's return codes.
 
 from __future__ import annotations
 
+import logging
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,20 @@ def new_client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
     client.username_pw_set(endpoint.username, endpoint.password)
     client.reconnect_delay_set(min_delay=1, max_delay=10)
     client.on_socket_open = _no_delay
+    # A bug in a callback must not kill paho's network thread (and with it all traffic);
+    # callers guard their callbacks, this is the last line.
+    client.suppress_exceptions = True
+    client.on_log = _log_callback_failures
     return client
+
+
+def _log_callback_failures(_client: mqtt.Client, _userdata: Any, level: int, text: str) -> None:
+    """Surface what ``suppress_exceptions`` swallowed; paho's other chatter stays at debug
+    (it reports e.g. a not-yet-connected client as an error)."""
+    if text.startswith("Caught exception in"):
+        log.error("MQTT callback failed: %s", text)
+    else:
+        log.debug("paho (%d): %s", level, text)
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

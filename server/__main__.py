@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from types import FrameType
 
 import uvicorn
 from pydantic import ValidationError
 
 from server import ConfigurationError
 from server.core.config import ServerSettings
+from server.live import LiveHub
 from server.main import create_app
 
 
@@ -23,8 +25,33 @@ def main() -> int:
         print(f"server: invalid configuration:\n{err}", file=sys.stderr)
         return 2
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    _Server(config, app.state.centre.hub).run()
     return 0
+
+
+class _Server(uvicorn.Server):
+    """Ends the live streams as soon as shutdown begins.
+
+    Uvicorn waits for open connections before it stops, and a live stream never ends by
+    itself; ending them first lets SIGTERM stop the server at once, and each console
+    reconnects (to another server process, if there is one) and re-reads the alarm list.
+    """
+
+    def __init__(self, config: uvicorn.Config, hub: LiveHub) -> None:
+        super().__init__(config)
+        self._hub = hub
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._hub.disconnect_all()
+        super().handle_exit(sig, frame)
 
 
 if __name__ == "__main__":

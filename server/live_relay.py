@@ -53,22 +53,27 @@ class PostgresLiveRelay:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        first = True
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self._conninfo, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self.listening.set()
-                    if not first:
-                        self._hub.disconnect_all()  # we may have missed events: resync them
-                    first = False
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=1.0):
-                            self._relay(note.payload)
-            except psycopg.Error as err:
-                self.listening.clear()
-                log.error("live relay lost its PostgreSQL connection: %s", err)
-                self._stop.wait(1.0)
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._listen()
+                except psycopg.Error as err:
+                    self.listening.clear()
+                    log.error("live relay lost its PostgreSQL connection: %s", err)
+                    self._stop.wait(1.0)
+        finally:
+            self.listening.clear()  # health reports the relay down if this thread ever ends
+
+    def _listen(self) -> None:
+        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            self.listening.set()
+            # Anything committed before LISTEN took effect was not heard: every console
+            # connected so far re-reads the list.
+            self._hub.disconnect_all()
+            while not self._stop.is_set():
+                for note in conn.notifies(timeout=1.0):
+                    self._relay(note.payload)
 
     def _relay(self, payload: str) -> None:
         try:
@@ -78,6 +83,11 @@ class PostgresLiveRelay:
                 event = live_event(note["type"], alarm) if alarm is not None else None
         except (ValueError, KeyError) as err:
             log.error("unreadable live notification %r: %s", payload, err)
+            return
+        except Exception:
+            # The store hiccuped: consoles may now miss this event, so make them resync.
+            log.exception("could not load the alarm of live notification %r", payload)
+            self._hub.disconnect_all()
             return
         if event is not None:
             self._hub.publish(event)

@@ -24,6 +24,7 @@ from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, sto
 
 log = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 16 * 1024
+SESSION_EXPIRY_S = 24 * 3600
 
 
 class Zigbee2MqttBridge:
@@ -53,9 +54,11 @@ class Zigbee2MqttBridge:
         self._client.on_message = self._on_message
 
     def start(self) -> None:
-        # No persistent session: device state is not worth replaying, and a replayed
-        # ``emergency`` from hours ago would be a phantom alarm.
-        connect_in_background(self._client, self._endpoint, session_expiry_s=0)
+        # A persistent session: a press published while the gateway restarts or the link is
+        # down is queued by the broker and delivered on reconnect (Zigbee buttons do not
+        # repeat). Set Zigbee2MQTT to publish with QoS 1, or the broker queues nothing. Queued
+        # messages arrive with retain=0; only retained state (retain=1) is ignored below.
+        connect_in_background(self._client, self._endpoint, session_expiry_s=SESSION_EXPIRY_S)
 
     def stop(self) -> None:
         stop(self._client)

@@ -8,6 +8,7 @@ followed by ``{"action":""}`` (Zigbee2MQTT clearing the action for Home Assistan
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 import paho.mqtt.client as mqtt
 
 from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,12 @@ class Zigbee2MqttNetwork:
         self, friendly_name: str, payload: dict[str, object], *, retain: bool = False
     ) -> None:
         body = json.dumps(payload, separators=(",", ":"))
-        self.client.publish(
-            f"{self.base}/{friendly_name}", body, qos=1, retain=retain
-        ).wait_for_publish(5)
+        info = self.client.publish(f"{self.base}/{friendly_name}", body, qos=1, retain=retain)
+        try:
+            info.wait_for_publish(5)
+        except (RuntimeError, ValueError) as err:
+            # Disconnected: paho keeps QoS 1 messages and sends them on reconnect.
+            log.warning("publish to %s not confirmed yet: %s", friendly_name, err)
 
     def availability(self, friendly_name: str, online: bool) -> None:
         state = "online" if online else "offline"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from protocol import AlarmMessage
 from server import NotFound
 from server.db.models import Alarm
+from server.db.upsert import dialect_insert
 
 
 def ingest_alarm(session: Session, message: AlarmMessage, received_at: datetime) -> bool:
@@ -32,10 +32,8 @@ def ingest_alarm(session: Session, message: AlarmMessage, received_at: datetime)
         "status": "open",
         "message": message.model_dump(mode="json"),
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(Alarm)
+        dialect_insert(session)(Alarm)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(Alarm.id)  # rowcount is not reliable across drivers; RETURNING is

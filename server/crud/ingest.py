@@ -8,34 +8,42 @@ from sqlalchemy.orm import Session
 
 from protocol import EventMessage, MessageRejected, StatusMessage
 from server.db.models import DeviceEvent, Gateway, RejectedMessage
+from server.db.upsert import dialect_insert
 
 MAX_DEAD_LETTER_BYTES = 4096
 
 
 def record_status(session: Session, message: StatusMessage, received_at: datetime) -> None:
-    gateway = session.get(Gateway, message.gateway_id)
-    if gateway is None:
-        gateway = Gateway(id=message.gateway_id)
-        session.add(gateway)
-    gateway.home_id = message.body.home_id
-    gateway.state = message.body.state
-    gateway.heartbeat_interval_s = message.body.heartbeat_interval_s
-    gateway.last_seen_at = received_at
+    """Upsert the gateway's state. Several server processes may handle statuses of the same
+    gateway at once (a retained status reaches every subscriber), so no read-then-write; an
+    older status never overwrites a newer one."""
+    values = {
+        "id": message.gateway_id,
+        "home_id": message.body.home_id,
+        "state": message.body.state,
+        "heartbeat_interval_s": message.body.heartbeat_interval_s,
+        "last_seen_at": received_at,
+    }
+    stmt = dialect_insert(session)(Gateway).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={k: stmt.excluded[k] for k in values if k != "id"},
+        where=Gateway.last_seen_at <= stmt.excluded.last_seen_at,
+    )
+    session.execute(stmt)
 
 
 def record_event(session: Session, message: EventMessage) -> None:
-    if session.get(DeviceEvent, message.id) is not None:
-        return
-    session.add(
-        DeviceEvent(
-            id=message.id,
-            gateway_id=message.gateway_id,
-            device_id=message.device_id,
-            kind=message.body.kind,
-            detail=dict(message.body.detail),
-            gateway_time=message.gateway_time,
-        )
-    )
+    values = {
+        "id": message.id,
+        "gateway_id": message.gateway_id,
+        "device_id": message.device_id,
+        "kind": message.body.kind,
+        "detail": dict(message.body.detail),
+        "gateway_time": message.gateway_time,
+    }
+    stmt = dialect_insert(session)(DeviceEvent).values(**values)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
 
 
 def record_rejected(

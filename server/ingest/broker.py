@@ -74,6 +74,11 @@ class BrokerLink:
             self.handler_failures += 1
             log.exception("store failed for a message on %s; the gateway will resend", msg.topic)
             return
+        except Exception:
+            # This is the only thread that ingests: whatever one message does, it must live on.
+            self.handler_failures += 1
+            log.exception("ingest failed on a message on %s; no receipt sent", msg.topic)
+            return
         for topic, payload in out.publish:
             client.publish(topic, payload, qos=1)
         for event in out.live:

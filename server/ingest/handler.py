@@ -81,7 +81,7 @@ class UplinkHandler:
         if isinstance(message, TelemetryMessage):
             try:
                 self._write_telemetry(message)
-            except TelemetryWriteError as err:
+            except (TelemetryWriteError, ValueError, OverflowError) as err:
                 # Telemetry may be thinned, alarms never: count it, say it, move on.
                 self.counts["telemetry_dropped"] += 1
                 log.warning("telemetry point from %s dropped: %s", message.gateway_id, err)

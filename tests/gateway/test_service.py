@@ -109,6 +109,17 @@ def test_retransmitted_press_is_answered_again_but_not_raised_again(rig: Any, cl
     assert link.sent == [Ack(7, AckStage.RECEIVED), Ack(7, AckStage.RECEIVED)]
 
 
+def test_press_repeated_unanswered_for_long_is_still_one_alarm(rig: Any, clock: Clock) -> None:
+    gateway, link, _ = rig
+    link.open = False  # our answers never reach the device, so it repeats for a long time
+    first = clock.now
+    gateway.handle(press(clock, seq=3))
+    for _ in range(12):
+        clock.now += 60.0
+        gateway.handle(press(clock, seq=3, age_s=clock.now - first))
+    assert len(pending_alarms(gateway, clock)) == 1
+
+
 def test_restarted_device_reusing_a_sequence_number_still_raises(rig: Any, clock: Clock) -> None:
     gateway, _, _ = rig
     gateway.handle(press(clock, seq=4))
