@@ -34,13 +34,22 @@ def can_log_in(host: str, port: int, username: str, password: str) -> bool:
         client.disconnect()
 
 
-ACL = REPO / "deploy" / "mosquitto" / "acl"
+CENTRE_ACL = REPO / "deploy" / "mosquitto" / "acl"
+HOME_ACL = REPO / "deploy" / "mosquitto" / "home" / "acl"
 
 
 class Broker:
     """mosquitto with one account per name in ``accounts`` (username -> password)."""
 
-    def __init__(self, workdir: Path, accounts: dict[str, str], *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        accounts: dict[str, str],
+        *,
+        acl: Path = CENTRE_ACL,
+        port: int | None = None,
+    ) -> None:
+        self.acl = acl
         self.workdir = workdir
         self.accounts = dict(accounts)
         self.port = port or free_port()
@@ -56,7 +65,7 @@ class Broker:
         tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
         for username, password in self.accounts.items():
             subprocess.run([tool, "-b", str(passwd), username, password], check=True)
-        shutil.copyfile(ACL, self.workdir / "acl")
+        shutil.copyfile(self.acl, self.workdir / "acl")
         lines = [
             "per_listener_settings false",
             f"listener {self.port} 127.0.0.1",

@@ -23,7 +23,7 @@ from pathlib import Path
 from firmware_sim.home import PressLog
 
 from onebox import REPO
-from onebox.broker import Broker
+from onebox.broker import HOME_ACL, Broker
 from onebox.console_client import ConsoleClient, LiveEvent, LiveStream
 from onebox.measure import correlate
 from onebox.net import free_port, port_open, wait_for
@@ -59,6 +59,8 @@ def main() -> int:
     accounts = Accounts()
     accounts.for_gateway(GATEWAY_ID)
     broker = Broker(workdir / "mosquitto", accounts.broker_accounts())
+    # The home's own broker, where Zigbee2MQTT and the gateway meet.
+    home_broker = Broker(workdir / "home-mosquitto", accounts.home_broker_accounts(), acl=HOME_ACL)
     port = 8000 if not port_open(8000) else free_port()
     server = ServerProcess(workdir, broker, accounts, port=port)
     pty_link = workdir / "dev" / "ttyCALL0"
@@ -71,6 +73,7 @@ def main() -> int:
         home_id=HOME_ID,
         serial_devices={CALL_BUTTON: str(pty_link)},
         z2m_devices={SOS_BUTTON: "sos_button"},
+        home_broker=home_broker,
     )
     press_log = workdir / "presses.jsonl"
     press_log.unlink(missing_ok=True)
@@ -90,9 +93,9 @@ def main() -> int:
             "--press-interval",
             "3",
             "--mqtt-host",
-            broker.host,
+            home_broker.host,
             "--mqtt-port",
-            str(broker.port),
+            str(home_broker.port),
             "--press-log",
             str(press_log),
         ],
@@ -106,6 +109,9 @@ def main() -> int:
         _say(f"starting mosquitto on 127.0.0.1:{broker.port}")
         broker.start()
         started.append(broker.service)  # type: ignore[arg-type]
+        _say(f"starting the home's own broker (Zigbee2MQTT side) on 127.0.0.1:{home_broker.port}")
+        home_broker.start()
+        started.append(home_broker.service)  # type: ignore[arg-type]
         _say(f"starting the server (SQLite + embedded telemetry in {server.data_dir})")
         server.service.start()
         started.append(server.service)

@@ -27,14 +27,21 @@ class Accounts:
     """Broker passwords, fresh for every run (the broker's password file is rewritten)."""
 
     server: str = field(default_factory=lambda: secrets.token_urlsafe(18))
-    zigbee2mqtt: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     gateways: dict[str, str] = field(default_factory=dict)
+    # On a home's own broker (deploy/mosquitto/home/acl): Zigbee2MQTT and the home's gateway.
+    zigbee2mqtt: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    home_gateway: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
     def for_gateway(self, gateway_id: str) -> str:
         return self.gateways.setdefault(gateway_id, secrets.token_urlsafe(18))
 
     def broker_accounts(self) -> dict[str, str]:
-        return {"server": self.server, "zigbee2mqtt": self.zigbee2mqtt, **self.gateways}
+        """Accounts on the centre's broker."""
+        return {"server": self.server, **self.gateways}
+
+    def home_broker_accounts(self) -> dict[str, str]:
+        """Accounts on a home's own broker."""
+        return {"zigbee2mqtt": self.zigbee2mqtt, "gateway": self.home_gateway}
 
 
 def _python_env(extra: dict[str, str]) -> dict[str, str]:
@@ -109,6 +116,7 @@ class GatewayProcess:
         home_id: str,
         serial_devices: dict[str, str],
         z2m_devices: dict[str, str],
+        home_broker: Broker | None = None,
         resend_interval_s: float = 10.0,
     ) -> None:
         self.gateway_id = gateway_id
@@ -122,8 +130,10 @@ class GatewayProcess:
             "GATEWAY_MQTT_PASSWORD": accounts.for_gateway(gateway_id),
             "GATEWAY_SERIAL_DEVICES": json.dumps(serial_devices),
             "GATEWAY_Z2M_ENABLED": "true" if z2m_devices else "false",
-            "GATEWAY_Z2M_HOST": broker.host,
-            "GATEWAY_Z2M_PORT": str(broker.port),
+            "GATEWAY_Z2M_HOST": (home_broker or broker).host,
+            "GATEWAY_Z2M_PORT": str((home_broker or broker).port),
+            "GATEWAY_Z2M_USERNAME": "gateway",
+            "GATEWAY_Z2M_PASSWORD": accounts.home_gateway,
             "GATEWAY_Z2M_DEVICES": json.dumps(z2m_devices),
             "GATEWAY_RESEND_INTERVAL_S": str(resend_interval_s),
         }

@@ -35,8 +35,15 @@ class Channel(StrEnum):
         return Direction.DOWN if self in (Channel.RECEIPT, Channel.COMMAND) else Direction.UP
 
 
+# Broker accounts that are not gateways. The ACL's ``%u`` patterns apply to every account, so a
+# gateway named like one of them would share its topics; they can never be gateway ids.
+RESERVED_NAMES = frozenset({"server", "zigbee2mqtt", "admin", "root"})
+
+
 def validate_gateway_id(gateway_id: str) -> str:
     """Return ``gateway_id`` if it can name a topic level and a broker user, else raise."""
+    if gateway_id in RESERVED_NAMES:
+        raise TopicError(f"{gateway_id!r} is a reserved broker account, not a gateway id")
     # fullmatch: with match() the pattern's ``$`` also accepts a trailing newline ("gw-1\n").
     if not _GATEWAY_ID.fullmatch(gateway_id):
         raise TopicError(f"gateway id {gateway_id!r} does not match {GATEWAY_ID_PATTERN}")

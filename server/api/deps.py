@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
@@ -42,12 +43,29 @@ class Operator:
     token: str
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value:
         return value.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and request.method not in SAFE_METHODS and not _same_origin(request):
+        # The cookie rides along on requests other pages make; SameSite=Strict stops other
+        # sites, not another port or subdomain of the same site. A cookie-authenticated
+        # change must come from our own origin (browsers send Origin on every POST).
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="cross-origin request refused")
+    return token
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return False
+    parsed = urlsplit(origin)
+    return f"{parsed.scheme}://{parsed.netloc}" == f"{request.url.scheme}://{request.url.netloc}"
 
 
 def current_user(request: Request, centre: CentreDep) -> Operator:

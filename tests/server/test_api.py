@@ -92,7 +92,10 @@ def test_cookie_login_works_and_logout_ends_the_session(client: TestClient) -> N
     assert "httponly" in cookie
     assert "samesite=strict" in cookie
     assert client.get("/api/auth/me").json() == {"username": "operator", "role": "admin"}
-    assert client.post("/api/auth/logout").status_code == 204
+    assert client.post("/api/auth/logout").status_code == 403  # cookie without our Origin
+    assert (
+        client.post("/api/auth/logout", headers={"Origin": "http://testserver"}).status_code == 204
+    )
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
     assert client.get("/api/auth/me", headers=headers).status_code == 401
 
@@ -166,3 +169,23 @@ def test_production_refuses_embedded_defaults() -> None:
         ServerSettings(environment="production", mqtt_password="x")  # no database URL
     with pytest.raises(ConfigurationError):
         ServerSettings(environment="production", database_url="postgresql+psycopg://a@b/c")
+
+
+def test_cookie_authenticated_change_needs_our_own_origin(client: TestClient) -> None:
+    client.post("/api/auth/login", json={"username": "operator", "password": PASSWORD})
+    alarm_id = raise_alarm(client)
+    path = f"/api/alarms/{alarm_id}/acknowledge"
+    for origin in ("http://evil.example", "http://testserver:8080"):
+        refused = client.post(path, headers={"Origin": origin})
+        assert refused.status_code == 403
+    assert client.post(path).status_code == 403  # no Origin, no Referer: refused too
+    assert client.get(f"/api/alarms/{alarm_id}").json()["status"] == "open"
+    accepted = client.post(path, headers={"Origin": "http://testserver"})
+    assert accepted.status_code == 200
+    assert accepted.json()["status"] == "acknowledged"
+
+
+def test_bearer_clients_need_no_origin(client: TestClient) -> None:
+    headers = login(client)
+    alarm_id = raise_alarm(client)
+    assert client.post(f"/api/alarms/{alarm_id}/acknowledge", headers=headers).status_code == 200

@@ -17,7 +17,7 @@ from firmware_sim.ports import PtyPort
 from firmware_sim.serial_device import CallButton
 from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
 
-from onebox.broker import Broker
+from onebox.broker import HOME_ACL, Broker
 from onebox.console_client import ConsoleClient, LiveStream
 from onebox.net import wait_for
 from onebox.postgres import PostgresCluster
@@ -36,6 +36,16 @@ def accounts() -> Accounts:
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory, accounts: Accounts) -> Iterator[Broker]:
     started = Broker(tmp_path_factory.mktemp("mosquitto"), accounts.broker_accounts()).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def home_broker(tmp_path_factory: pytest.TempPathFactory, accounts: Accounts) -> Iterator[Broker]:
+    """The homes' own broker, where Zigbee2MQTT and the gateway meet (not the centre's)."""
+    started = Broker(
+        tmp_path_factory.mktemp("home-mosquitto"), accounts.home_broker_accounts(), acl=HOME_ACL
+    ).start()
     yield started
     started.stop()
 
@@ -93,9 +103,9 @@ def live(centre: Centre) -> Iterator[LiveStream]:
 
 
 @pytest.fixture
-def zigbee(broker: Broker, accounts: Accounts) -> Iterator[Zigbee2MqttNetwork]:
+def zigbee(home_broker: Broker, accounts: Accounts) -> Iterator[Zigbee2MqttNetwork]:
     network = Zigbee2MqttNetwork(
-        BrokerEndpoint(broker.host, broker.port, "zigbee2mqtt", accounts.zigbee2mqtt)
+        BrokerEndpoint(home_broker.host, home_broker.port, "zigbee2mqtt", accounts.zigbee2mqtt)
     )
     network.start()
     assert network.connected.wait(10)
@@ -118,6 +128,7 @@ class Home:
 def home(
     tmp_path: Path,
     broker: Broker,
+    home_broker: Broker,
     accounts: Accounts,
     centre: Centre,
     zigbee: Zigbee2MqttNetwork,
@@ -138,6 +149,7 @@ def home(
         home_id=f"home-{number:03d}",
         serial_devices={button_id: str(port.link)},
         z2m_devices={sos_name: "sos_button"},
+        home_broker=home_broker,
     ).start()
     button = CallButton(port, heartbeat_s=5)
     button.start()

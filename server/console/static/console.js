@@ -10,6 +10,8 @@ const KIND_LABEL = {
 
 const alarms = new Map();
 let stream = null;
+let arrivedDuringReload = null;  // events that raced a reload: merged in after it
+const STATUS_RANK = { open: 0, acknowledged: 1 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,15 +58,34 @@ function connect() {
   }
 }
 
+// Every open alarm (however old) plus the most recent ones. An event that arrives while the
+// lists are in flight may be newer than what they return, so it is merged in afterwards.
 async function reload() {
-  const list = await api("/api/alarms?limit=200");
-  alarms.clear();
-  for (const alarm of list) alarms.set(alarm.id, alarm);
+  const during = new Map();
+  arrivedDuringReload = during;
+  try {
+    const [open, recent] = await Promise.all([
+      api("/api/alarms?status=open&limit=1000"),
+      api("/api/alarms?limit=100"),
+    ]);
+    alarms.clear();
+    for (const alarm of [...recent, ...open]) merge(alarm);
+    for (const alarm of during.values()) merge(alarm);
+  } finally {
+    if (arrivedDuringReload === during) arrivedDuringReload = null;
+  }
   render(new Set());
 }
 
+// Keep the most advanced state of an alarm: an acknowledgement is never undone by a stale copy.
+function merge(alarm) {
+  const known = alarms.get(alarm.id);
+  if (!known || STATUS_RANK[alarm.status] >= STATUS_RANK[known.status]) alarms.set(alarm.id, alarm);
+}
+
 function upsert(alarm, isNew) {
-  alarms.set(alarm.id, alarm);
+  if (arrivedDuringReload) arrivedDuringReload.set(alarm.id, alarm);
+  merge(alarm);
   render(isNew ? new Set([alarm.id]) : new Set());
 }
 
