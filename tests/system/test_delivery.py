@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from edge.serial.payloads import AckStage, KeyKind
 from firmware_sim.ports import PtyPort
 from firmware_sim.serial_device import CallButton
+
+from edge.serial.payloads import AckStage, KeyKind
 from onebox.broker import Broker
 from onebox.console_client import ConsoleClient
 from onebox.net import wait_for
