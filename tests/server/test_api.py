@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from protocol import AlarmBody, AlarmKind, AlarmMessage, Origin, encode
+from protocol import encode
 from server import ConfigurationError
 from server.centre import INITIAL_LOGIN_FILE
 from server.core.config import ServerSettings
 from server.crud.users import create_user
 from server.main import create_app
+from tests.factories import alarm_message
 
 PASSWORD = "correct horse battery staple"
 
@@ -37,17 +38,7 @@ def login(
 
 
 def raise_alarm(client: TestClient) -> str:
-    message = AlarmMessage(
-        gateway_id="gw-1",
-        device_id="btn",
-        gateway_time=datetime.now(UTC),
-        body=AlarmBody(
-            kind=AlarmKind.EMERGENCY_CALL,
-            priority=0,
-            home_id="home-1",
-            origin=Origin(transport="serial", device_kind="call_button", frame_seq=1),
-        ),
-    )
+    message = alarm_message("gw-1", device_id="btn")
     centre = client.app.state.centre  # type: ignore[attr-defined]
     centre.handler.handle("eldercare/v1/gw-1/up/alarm", encode(message))
     return message.id

@@ -10,10 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from protocol import (
-    AlarmBody,
-    AlarmKind,
     AlarmMessage,
-    Origin,
     StatusBody,
     StatusMessage,
     TelemetryBody,
@@ -27,6 +24,7 @@ from server.db.engine import migrate
 from server.db.models import Alarm, Gateway, RejectedMessage
 from server.ingest.handler import UplinkHandler
 from server.telemetry.embedded import EmbeddedTelemetryStore
+from tests.factories import alarm_message
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -45,17 +43,7 @@ def handler(centre: Centre) -> UplinkHandler:
 
 
 def alarm(gateway_id: str = "gw-1") -> AlarmMessage:
-    return AlarmMessage(
-        gateway_id=gateway_id,
-        device_id="call-button-1",
-        gateway_time=NOW,
-        body=AlarmBody(
-            kind=AlarmKind.EMERGENCY_CALL,
-            priority=0,
-            home_id="home-1",
-            origin=Origin(transport="serial", device_kind="call_button", frame_seq=1),
-        ),
-    )
+    return alarm_message(gateway_id, gateway_time=NOW)
 
 
 def test_alarm_is_stored_then_receipted_then_announced(

@@ -17,17 +17,15 @@ from onebox.console_client import LiveStream
 from onebox.net import wait_for
 from onebox.stack import Accounts
 from protocol import (
-    AlarmBody,
-    AlarmKind,
     AlarmMessage,
     Channel,
     GatewayTopics,
-    Origin,
     ReceiptMessage,
     decode_downlink,
     encode,
 )
 from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
+from tests.factories import alarm_message
 from tests.system.conftest import Centre, Home
 
 
@@ -122,19 +120,7 @@ class _GatewayClient:
 
 
 def _alarm(gateway_id: str) -> AlarmMessage:
-    from datetime import UTC, datetime
-
-    return AlarmMessage(
-        gateway_id=gateway_id,
-        device_id="call-button-x",
-        gateway_time=datetime.now(UTC),
-        body=AlarmBody(
-            kind=AlarmKind.EMERGENCY_CALL,
-            priority=0,
-            home_id="home-x",
-            origin=Origin(transport="serial", device_kind="call_button", frame_seq=7),
-        ),
-    )
+    return alarm_message(gateway_id, device_id="call-button-x", home_id="home-x", frame_seq=7)
 
 
 def test_malformed_payload_is_recorded_as_rejected_and_server_keeps_serving(

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from firmware_sim.ports import TcpPort
+from firmware_sim.serial_device import CallButton
 
 from edge.events import DeviceRef, Key
 from edge.serial.link import SerialLink
 from edge.serial.payloads import Ack, AckStage, KeyKind
-from firmware_sim.ports import TcpPort
-from firmware_sim.serial_device import CallButton
 from tests.edge.recording import EventRecorder
 
 DEVICE = DeviceRef("call-button-tcp", "call_button", "serial")
