@@ -28,7 +28,7 @@ from onebox.console_client import ConsoleClient, LiveEvent, LiveStream
 from onebox.measure import correlate
 from onebox.net import free_port, port_open, wait_for
 from onebox.process import Service
-from onebox.stack import Accounts, GatewayProcess, ServerProcess, _python_env
+from onebox.stack import Accounts, GatewayProcess, ServerProcess, python_service
 from server.centre import INITIAL_LOGIN_FILE
 
 GATEWAY_ID = "gw-demo-0001"
@@ -77,11 +77,9 @@ def main() -> int:
     )
     press_log = workdir / "presses.jsonl"
     press_log.unlink(missing_ok=True)
-    sim = Service(
+    sim = python_service(
         "firmware-sim",
         [
-            sys.executable,
-            "-m",
             "firmware_sim",
             "home",
             "--pty-link",
@@ -99,9 +97,8 @@ def main() -> int:
             "--press-log",
             str(press_log),
         ],
-        workdir / "logs" / "firmware-sim.log",
-        env=_python_env({"Z2M_PASSWORD": accounts.zigbee2mqtt}),
-        cwd=REPO,
+        workdir,
+        {"Z2M_PASSWORD": accounts.zigbee2mqtt},
     )
     started: list[Service] = []
     stream: LiveStream | None = None

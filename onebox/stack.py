@@ -52,6 +52,17 @@ def _python_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def python_service(name: str, argv: list[str], workdir: Path, env: dict[str, str]) -> Service:
+    """``python -m <argv>`` from this checkout, settings in its environment, log under workdir."""
+    return Service(
+        name,
+        [sys.executable, "-m", *argv],
+        workdir / "logs" / f"{name}.log",
+        env=_python_env(env),
+        cwd=REPO,
+    )
+
+
 class ServerProcess:
     def __init__(
         self,
@@ -80,13 +91,7 @@ class ServerProcess:
             env["SERVER_DATABASE_URL"] = database_url
         if admin_password:
             env["SERVER_ADMIN_PASSWORD"] = admin_password
-        self.service = Service(
-            f"server-{instance}",
-            [sys.executable, "-m", "server"],
-            workdir / "logs" / f"server-{instance}.log",
-            env=_python_env(env),
-            cwd=REPO,
-        )
+        self.service = python_service(f"server-{instance}", ["server"], workdir, env)
 
     def start(self, timeout: float = 60) -> ServerProcess:
         self.service.start()
@@ -137,13 +142,7 @@ class GatewayProcess:
             "GATEWAY_Z2M_DEVICES": json.dumps(z2m_devices),
             "GATEWAY_RESEND_INTERVAL_S": str(resend_interval_s),
         }
-        self.service = Service(
-            f"gateway-{gateway_id}",
-            [sys.executable, "-m", "gateway"],
-            workdir / "logs" / f"gateway-{gateway_id}.log",
-            env=_python_env(env),
-            cwd=REPO,
-        )
+        self.service = python_service(f"gateway-{gateway_id}", ["gateway"], workdir, env)
 
     def start(self) -> GatewayProcess:
         self.service.start()
