@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     serial_to.add_argument("--serial-tcp", metavar="HOST:PORT", help="serve the button over TCP")
     home.add_argument("--call-button-id", default="call-button-1")
     home.add_argument("--press-interval", type=float, default=3.0, help="seconds between presses")
+    home.add_argument(
+        "--press-for", type=float, default=0.0, help="stop pressing after this many seconds"
+    )
     home.add_argument("--mqtt-host", default="127.0.0.1")
     home.add_argument("--mqtt-port", type=int, default=1883)
     home.add_argument("--mqtt-username", default="zigbee2mqtt")
@@ -83,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         if not button.link_up.wait(60):
             print("firmware_sim: no gateway answered on the serial line", file=sys.stderr)
     home = SimulatedHome(
-        (args.call_button_id, button) if button else None, sos, press_interval_s=args.press_interval
+        (args.call_button_id, button) if button else None,
+        sos,
+        press_interval_s=args.press_interval,
+        press_for_s=args.press_for,
     )
     if args.press_log:
         home.on_press = PressLog(args.press_log).write

@@ -5,6 +5,7 @@ time it was written, so the end-to-end latency can be measured at the console.""
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
@@ -15,6 +16,9 @@ from pathlib import Path
 from edge.serial.payloads import KeyKind
 from firmware_sim.serial_device import CallButton
 from firmware_sim.zigbee import SosButton
+
+log = logging.getLogger(__name__)
+STOPPED_PRESSING = "home stopped pressing"
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,14 @@ class SimulatedHome:
         sos_button: SosButton | None,
         *,
         press_interval_s: float = 3.0,
+        press_for_s: float = 0.0,
         sos_every: int = 4,
         seed: int | None = None,
     ) -> None:
         self.call_button = call_button
         self.sos_button = sos_button
         self.press_interval_s = press_interval_s
+        self.press_for_s = press_for_s  # 0: forever; else stop pressing (but keep answering)
         self.sos_every = sos_every
         self.records: list[PressRecord] = []
         self._rng = random.Random(seed)  # noqa: S311 - simulation, not crypto
@@ -74,8 +80,12 @@ class SimulatedHome:
             self.on_press(record)
 
     def _run(self) -> None:
+        until = time.monotonic() + self.press_for_s if self.press_for_s else float("inf")
         count = 0
         while not self._stop.wait(self.press_interval_s * self._rng.uniform(0.7, 1.3)):
+            if time.monotonic() >= until:
+                log.info("%s after %d presses", STOPPED_PRESSING, len(self.records))
+                return
             count += 1
             if self.call_button is not None:
                 device_id, button = self.call_button

@@ -144,8 +144,10 @@ class CallButton(SerialDevice):
             if payload.ref_seq in self._heartbeat_seqs:
                 self.link_up.set()
             press = self.presses.get(payload.ref_seq)
-            if press is not None:
-                press.stages.setdefault(payload.stage, self._clock())
+            if press is not None and payload.stage not in press.stages:
+                press.stages[payload.stage] = self._clock()
+                # What the resident would see on the LED; the demo counts HELP_COMING lines.
+                log.info("press %d answered: %s", press.seq, payload.stage.name)
         elif isinstance(payload, Indicate):
             log.info("LED %d buzzer %d for %d s", payload.led, payload.buzzer, payload.duration_s)
 
