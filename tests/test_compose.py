@@ -17,10 +17,8 @@ import getpass
 import json
 import re
 import shutil
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from jsonschema.validators import validator_for
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from onebox.net import free_port, port_open, wait_for
 from protocol.errors import TopicError
 from protocol.topics import RESERVED_NAMES, validate_gateway_id
 
@@ -606,12 +605,6 @@ CENTRE_PROBE_ACL = f"\nuser {CENTRE_PROBE}\ntopic readwrite zigbee2mqtt/#\n"
 NOT_AUTHORIZED = 0x87  # MQTT v5 reason code
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def run_broker(
     tmp: Path, conf_file: Path, acl_file: Path, users: dict[str, str], extra_acl: str = ""
 ) -> Iterator[int]:
@@ -642,15 +635,12 @@ def run_broker(
     with log.open("wb") as out:
         proc = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=out, stderr=out)
     try:
-        deadline = time.monotonic() + 10
-        while True:
+
+        def ready() -> bool:
             assert proc.poll() is None, log.read_text(errors="replace")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "mosquitto did not start"
-                time.sleep(0.05)
+            return port_open(port)
+
+        wait_for(ready, 10, "mosquitto")
         yield port
     finally:
         proc.terminate()
