@@ -77,7 +77,6 @@ class Gateway:
         self._clock = clock
         self._work: queue.Queue[_Work] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="gateway")
-        self._stopping = False
         self.alarms_raised = 0
 
     # Producers (driver threads, the MQTT thread) call these; they never block.
@@ -88,7 +87,6 @@ class Gateway:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stopping = True
         self._work.put(None)
         self._thread.join(timeout=10)
 
@@ -98,7 +96,7 @@ class Gateway:
             try:
                 item = self._work.get(timeout=60)
             except queue.Empty:
-                item = None if self._stopping else _IDLE
+                item = _IDLE
             if item is None:
                 return
             if self._clock() >= next_prune:
@@ -110,8 +108,7 @@ class Gateway:
                 self.handle(cast(EdgeEvent | DownlinkMessage, item))
             except OutboxError:
                 # Not acknowledged to the device, so a serial device repeats the press and
-                # it is tried again; the log line is the technical alarm until issue-level
-                # supervision exists.
+                # it is tried again. Until technical alarms exist, this log line is the alarm.
                 log.critical("could not persist %r: the alarm is NOT stored", item, exc_info=True)
             except Exception:
                 # One bad item must not stop the only thread that raises alarms.
