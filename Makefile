@@ -43,3 +43,11 @@ bench: deps-test $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Fall detector on SisFall: subject-wise evaluation, and throughput across many streams.
+.PHONY: fall-eval bench-fall
+fall-eval: $(STAMP)
+	$(PY) -m gateway.evaluate_sisfall
+
+bench-fall: $(STAMP)
+	$(PY) -m bench.fall_detector

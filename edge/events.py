@@ -55,4 +55,28 @@ class AvailabilityChanged:
     online: bool
 
 
-EdgeEvent = KeyPressed | BatteryReported | AvailabilityChanged
+@dataclass(frozen=True, slots=True)
+class SamplesReceived:
+    """A batch of accelerometer samples from a wearable.
+
+    ``t_s`` is the device's own clock (uptime, seconds; the detectors take time from the
+    samples, never from the wall clock); ``received_at`` anchors the batch's last sample to
+    the gateway's clock. ``acc_g`` has one row of three axes (g) per sample.
+    """
+
+    device: DeviceRef
+    received_at: float
+    t_s: tuple[float, ...]
+    acc_g: tuple[tuple[float, float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FallReported:
+    """A device that detects falls itself (a fall radar): ``certain`` False for "maybe"."""
+
+    device: DeviceRef
+    received_at: float
+    certain: bool
+
+
+EdgeEvent = KeyPressed | BatteryReported | AvailabilityChanged | SamplesReceived | FallReported

@@ -33,7 +33,12 @@ def main() -> int:
     except GatewayError as err:
         print(f"gateway: {err}", file=sys.stderr)
         return 1
-    gateway = Gateway(settings.id, settings.home_id, outbox)
+    gateway = Gateway(
+        settings.id,
+        settings.home_id,
+        outbox,
+        fall_cancel_window_s=settings.fall_cancel_window_s,
+    )
     uplink = Uplink(
         settings.uplink,
         settings.home_id,

@@ -16,7 +16,7 @@ from protocol.topics import validate_gateway_id
 
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
-Z2mKind = Literal["sos_button"]
+Z2mKind = Literal["sos_button", "fall_radar"]
 
 
 class GatewaySettings(BaseSettings):
@@ -41,6 +41,8 @@ class GatewaySettings(BaseSettings):
     # Zigbee2MQTT friendly name -> device kind; the friendly name is the device id.
     z2m_devices: dict[str, Z2mKind] = Field(default_factory=dict)
     heartbeat_interval_s: int = Field(default=30, ge=1, le=86_400)
+    # A detected fall is held this long so the resident can cancel it with a key press.
+    fall_cancel_window_s: float = Field(default=30.0, ge=0, le=300)
     # Social-alarm practice: resend an unanswered alarm after 5-20 s.
     resend_interval_s: float = Field(default=10.0, ge=0.5, le=60)
 

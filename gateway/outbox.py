@@ -16,7 +16,7 @@ from typing import Any
 
 from gateway import OutboxError
 
-_SCHEMA = """
+_TABLE = """
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY,
     channel TEXT NOT NULL,
@@ -26,12 +26,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at REAL NOT NULL,
     delivered_at REAL,
     device_id TEXT,
-    frame_seq INTEGER,
-    occurred_at REAL
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
+    frame_seq INTEGER
+)
+"""
+# Columns added after the first release; an existing outbox file gets them on open.
+_ADDED_COLUMNS = {"occurred_at": "REAL", "held_until": "REAL", "cancelled_at": "REAL"}
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (next_attempt_at)
+    WHERE delivered_at IS NULL AND cancelled_at IS NULL;
 CREATE INDEX IF NOT EXISTS outbox_press ON outbox (device_id, frame_seq, occurred_at);
 """
+# Still to be sent: neither confirmed by the centre nor withdrawn. A constant, spliced into SQL.
+_PENDING = "delivered_at IS NULL AND cancelled_at IS NULL"
 
 
 _COLUMNS = "id, channel, payload, created_at, attempts, delivered_at, device_id, frame_seq"
@@ -59,7 +65,12 @@ class Outbox:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._db.execute(_TABLE)
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} {kind}")
+            self._db.executescript(_INDEXES)
         except sqlite3.Error as err:
             raise OutboxError(f"cannot open outbox {path}: {err}") from err
 
@@ -84,22 +95,51 @@ class Outbox:
         device_id: str | None = None,
         frame_seq: int | None = None,
         occurred_at: float | None = None,
+        hold_until: float | None = None,
     ) -> None:
+        """Persist a message. ``hold_until``: stored now, sent only from then on, unless
+        :meth:`cancel` withdraws it first (a possible fall the resident may still cancel)."""
         self._write(
             "INSERT INTO outbox (id, channel, payload, created_at, next_attempt_at, device_id,"
-            " frame_seq, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (message_id, channel, payload, now, now, device_id, frame_seq, occurred_at),
+            " frame_seq, occurred_at, held_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message_id,
+                channel,
+                payload,
+                now,
+                hold_until or now,
+                device_id,
+                frame_seq,
+                occurred_at,
+                hold_until,
+            ),
         )
+
+    def release(self, message_id: str, now: float) -> None:
+        """End a hold early: the message is due now (a radar became certain of a fall)."""
+        self._write(
+            f"UPDATE outbox SET next_attempt_at = ?, held_until = NULL WHERE id = ? AND {_PENDING}",  # noqa: S608
+            (now, message_id),
+        )
+
+    def cancel(self, message_id: str, now: float) -> bool:
+        """Withdraw a message that was never sent; False if it already went out (or is gone)."""
+        changed = self._write(
+            f"UPDATE outbox SET cancelled_at = ? WHERE id = ? AND {_PENDING} AND attempts = 0",  # noqa: S608
+            (now, message_id),
+        )
+        return changed == 1
 
     def due(self, now: float, limit: int = 100) -> list[OutboxItem]:
         """Pending messages whose next attempt is due, oldest first."""
         return self._select(
-            "WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
+            f"WHERE {_PENDING} AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
             (now, limit),
         )
 
     def next_due_at(self) -> float | None:
-        row = self._read("SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL", ())
+        sql = f"SELECT MIN(next_attempt_at) FROM outbox WHERE {_PENDING}"  # noqa: S608
+        row = self._read(sql, ())
         return None if row[0][0] is None else float(row[0][0])
 
     def attempted(self, message_id: str, next_attempt_at: float) -> None:
@@ -110,7 +150,11 @@ class Outbox:
 
     def retry_all_now(self, now: float) -> None:
         """After a reconnect: everything pending is due at once (oldest goes first)."""
-        self._write("UPDATE outbox SET next_attempt_at = ? WHERE delivered_at IS NULL", (now,))
+        # A held message stays held: a reconnect must not cut the resident's cancel window.
+        self._write(
+            f"UPDATE outbox SET next_attempt_at = MAX(?, COALESCE(held_until, 0)) WHERE {_PENDING}",  # noqa: S608
+            (now,),
+        )
 
     def confirm(self, message_id: str, now: float) -> bool:
         """Record the server's receipt; True the first time, False for a repeated receipt."""
@@ -146,7 +190,8 @@ class Outbox:
         return rows[0] if rows else None
 
     def depth(self) -> int:
-        return int(self._read("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", ())[0][0])
+        sql = f"SELECT COUNT(*) FROM outbox WHERE {_PENDING}"  # noqa: S608 - constants only
+        return int(self._read(sql, ())[0][0])
 
     def prune(self, delivered_before: float) -> int:
         return self._write("DELETE FROM outbox WHERE delivered_at < ?", (delivered_before,))

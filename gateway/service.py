@@ -14,10 +14,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import cast
 
-from edge.events import AvailabilityChanged, BatteryReported, EdgeEvent, Key, KeyPressed
+from edge.events import (
+    AvailabilityChanged,
+    BatteryReported,
+    DeviceRef,
+    EdgeEvent,
+    FallReported,
+    Key,
+    KeyPressed,
+    SamplesReceived,
+)
 from edge.serial.link import SerialLink
-from edge.serial.payloads import Ack, AckStage
+from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway import OutboxError
+from gateway.falls import FallFlow
 from gateway.outbox import Outbox
 from gateway.uplink import Uplink
 from protocol import (
@@ -68,7 +78,16 @@ class Gateway:
         outbox: Outbox,
         *,
         clock: Callable[[], float] = time.time,
+        fall_cancel_window_s: float = 30.0,
     ) -> None:
+        self.falls = FallFlow(
+            gateway_id,
+            home_id,
+            outbox,
+            cancel_window_s=fall_cancel_window_s,
+            clock=clock,
+            prompt=self._prompt,
+        )
         self.gateway_id = gateway_id
         self.home_id = home_id
         self.outbox = outbox
@@ -134,6 +153,13 @@ class Gateway:
             self._send_telemetry(item)
         elif isinstance(item, AvailabilityChanged):
             self._send_event(item)
+        elif isinstance(item, SamplesReceived):
+            if self.falls.on_samples(item) and self.uplink is not None:
+                self.uplink.wake()
+        elif isinstance(item, FallReported):
+            self.falls.on_report(item)
+            if self.uplink is not None:
+                self.uplink.wake()
 
     def _on_key(self, press: KeyPressed) -> None:
         device = press.device
@@ -149,6 +175,8 @@ class Gateway:
                 stage = AckStage.AT_CENTRE if earlier.delivered_at else AckStage.RECEIVED
                 self._answer_device(device.device_id, press.frame_seq, stage)
                 return
+        if self._cancels_a_fall(press):
+            return
         kind = ALARM_OF_KEY[press.key]
         alarm = AlarmMessage(
             gateway_id=self.gateway_id,
@@ -182,6 +210,45 @@ class Gateway:
             self._answer_device(device.device_id, press.frame_seq, AckStage.RECEIVED)
         if self.uplink is not None:
             self.uplink.wake()
+
+    def _cancels_a_fall(self, press: KeyPressed) -> bool:
+        """A press during a possible fall's prompt means "I'm all right", not "help"."""
+        cancelled = self.falls.cancel_by_press(press.device.device_id)
+        if cancelled is None:
+            return False
+        event = EventMessage(
+            gateway_id=self.gateway_id,
+            device_id=press.device.device_id,
+            device_time=_utc(press.occurred_at),
+            gateway_time=_utc(press.received_at),
+            body=EventBody(kind="fall_cancelled", detail={"alarm_id": cancelled}),
+        )
+        # Through the outbox, with the press's sequence number: the record reaches the centre,
+        # and the device's repeats of this press are recognised as repeats, not new calls.
+        self.outbox.add(
+            event.id,
+            Channel.EVENT.value,
+            encode(event),
+            self._clock(),
+            device_id=press.device.device_id,
+            frame_seq=press.frame_seq,
+            occurred_at=press.occurred_at,
+        )
+        if press.frame_seq is not None:
+            self._answer_device(press.device.device_id, press.frame_seq, AckStage.RECEIVED)
+        if self.uplink is not None:
+            self.uplink.wake()
+        return True
+
+    def _prompt(self, device: DeviceRef | None, on: bool) -> None:
+        """Buzz the "are you all right?" prompt on a device, or on every serial device."""
+        pattern = Pattern.PROMPT if on else Pattern.OFF
+        duration = round(self.falls.cancel_window_s) if on else 0
+        targets = [device.device_id] if device is not None else list(self.serial_links)
+        for device_id in targets:
+            link = self.serial_links.get(device_id)
+            if link is None or not link.send(Indicate(pattern, pattern, duration)):
+                log.warning("could not prompt %s (port not open)", device_id)
 
     def _on_receipt(self, receipt: ReceiptMessage) -> None:
         alarm_id = receipt.body.ref_id

@@ -123,6 +123,7 @@ class GatewayProcess:
         z2m_devices: dict[str, str],
         home_broker: Broker | None = None,
         resend_interval_s: float = 10.0,
+        fall_cancel_window_s: float = 30.0,
     ) -> None:
         self.gateway_id = gateway_id
         self.data_dir = workdir / f"gateway-{gateway_id}"
@@ -141,6 +142,7 @@ class GatewayProcess:
             "GATEWAY_Z2M_PASSWORD": accounts.home_gateway,
             "GATEWAY_Z2M_DEVICES": json.dumps(z2m_devices),
             "GATEWAY_RESEND_INTERVAL_S": str(resend_interval_s),
+            "GATEWAY_FALL_CANCEL_WINDOW_S": str(fall_cancel_window_s),
         }
         self.service = python_service(f"gateway-{gateway_id}", ["gateway"], workdir, env)
 

@@ -13,7 +13,14 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from protocol.topics import GATEWAY_ID_PATTERN, Channel
 
@@ -70,12 +77,33 @@ class Origin(_Strict):
     frame_seq: int | None = Field(default=None, ge=0, le=0xFFFF)
 
 
+MAX_TRACE_SAMPLES = 2000
+
+
+class AccelTrace(_Strict):
+    """The acceleration around a fall's impact, for the console's plot.
+
+    ``t_s`` are seconds relative to the impact (negative before it), as sampled by the device
+    (spacing may be irregular); ``g`` the three axes in g, in the device's own orientation.
+    """
+
+    t_s: list[float] = Field(max_length=MAX_TRACE_SAMPLES)
+    g: list[tuple[float, float, float]] = Field(max_length=MAX_TRACE_SAMPLES)
+
+    @model_validator(mode="after")
+    def _same_length(self) -> AccelTrace:
+        if len(self.t_s) != len(self.g):
+            raise ValueError("t_s and g must have one entry per sample")
+        return self
+
+
 class AlarmBody(_Strict):
     kind: AlarmKind
     priority: int = Field(ge=0, le=9)
     home_id: ShortText
     origin: Origin
     battery_percent: int | None = Field(default=None, ge=0, le=100)
+    trace: AccelTrace | None = None
 
 
 class EventBody(_Strict):

@@ -14,10 +14,19 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import serial
 
 from edge.errors import FrameError
-from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, EdgeEvent, Key, KeyPressed
+from edge.events import (
+    AvailabilityChanged,
+    BatteryReported,
+    DeviceRef,
+    EdgeEvent,
+    Key,
+    KeyPressed,
+    SamplesReceived,
+)
 from edge.serial.framing import Frame, FrameReader
 from edge.serial.payloads import (
     Ack,
@@ -26,6 +35,8 @@ from edge.serial.payloads import (
     Indicate,
     KeyKind,
     KeyPress,
+    SampleBatch,
+    SensorKind,
     decode,
     to_frame,
 )
@@ -153,8 +164,10 @@ class SerialLink:
             self._sink(
                 BatteryReported(self.device, now, payload.battery_percent, payload.battery_low)
             )
+        elif isinstance(payload, SampleBatch) and payload.sensor is SensorKind.ACCELEROMETER:
+            self._sink(_samples(self.device, payload, now))
         else:
-            # Host-to-device types or samples the spine does not consume yet.
+            # Host-to-device types: a device must never send them.
             self.rejected[f"unexpected_{type(payload).__name__}"] += 1
 
     def _announce(self, *, online: bool) -> None:
@@ -172,3 +185,13 @@ class SerialLink:
                 port.close()
             except (serial.SerialException, OSError) as err:
                 log.debug("closing %s: %s", self.url, err)
+
+
+def _samples(device: DeviceRef, batch: SampleBatch, now: float) -> SamplesReceived:
+    """Device time of each sample: ``t0_ms`` plus the running sum of the 100 us steps."""
+    offsets = np.cumsum(np.asarray(batch.dt_100us, dtype=np.int64)) / 10_000
+    t_s = batch.t0_ms / 1000 + offsets
+    acc = np.asarray(batch.values, dtype=np.float64) / 1000  # milli-g -> g
+    return SamplesReceived(
+        device, now, tuple(t_s.tolist()), tuple(tuple(row) for row in acc.tolist())
+    )

@@ -43,6 +43,16 @@ class AckStage(IntEnum):
     HELP_COMING = 3  # an operator acknowledged it
 
 
+class Pattern(IntEnum):
+    """LED and buzzer patterns of an INDICATE frame (the same codes for both)."""
+
+    OFF = 0
+    PROMPT = 1  # "are you all right?": press the key to cancel a possible fall
+    ALARM_SENT = 2
+    HELP_COMING = 3
+    NOT_DELIVERED = 4
+
+
 class SensorKind(IntEnum):
     ACCELEROMETER = 1  # milli-g per axis
 

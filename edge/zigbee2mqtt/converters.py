@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.errors import PayloadError
-from edge.events import BatteryReported, DeviceRef, EdgeEvent, Key, KeyPressed
+from edge.events import BatteryReported, DeviceRef, EdgeEvent, FallReported, Key, KeyPressed
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,22 @@ def sos_button(device: DeviceRef, payload: Mapping[str, Any], now: float) -> lis
     return decoded
 
 
+def fall_radar(device: DeviceRef, payload: Mapping[str, Any], now: float) -> list[Decoded]:
+    """Tuya MIR-HE200-TY_fall and alike: ``fall_down_status`` none / maybe_fall / fall.
+
+    The radar decides itself; ``maybe_fall`` feeds the same possible-fall flow as a wearable's
+    detection, ``fall`` is certain. ``none`` clears nothing: a person who got up is told
+    apart by the resident cancelling, not by the radar losing sight of them.
+    """
+    status = payload.get("fall_down_status")
+    if status is None or status == "none":
+        return []
+    if status in ("maybe_fall", "fall"):
+        return [FallReported(device, now, certain=status == "fall")]
+    return [Problem("bad_value", f"fall_down_status {status!r}")]
+
+
 CONVERTERS: dict[str, Converter] = {
     "sos_button": sos_button,
+    "fall_radar": fall_radar,
 }

@@ -12,7 +12,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from edge.errors import FrameError
@@ -25,6 +25,8 @@ from edge.serial.payloads import (
     KeyKind,
     KeyPress,
     Payload,
+    SampleBatch,
+    SensorKind,
     decode,
     to_frame,
 )
@@ -183,3 +185,29 @@ class CallButton(SerialDevice):
                 due = press.pressed_at_mono + press.transmissions * self.retransmit_s
                 if now >= due:
                     self._transmit(press)
+
+
+class Pendant(CallButton):
+    """A fall-detection pendant: the call button's key plus a belt or neck accelerometer that
+    streams SAMPLES frames (milli-g, on the device's uptime clock).
+
+    ``play`` sends a recording as fast as the line takes it: the gateway's detector takes
+    time from the samples, so a 15 s recording can be replayed in a fraction of that.
+    """
+
+    uptime_ms = 1_000_000
+
+    def play(self, acc_g: Sequence[Sequence[float]], rate_hz: float, per_frame: int = 50) -> None:
+        step = round(10_000 / rate_hz)  # sample spacing in 100 us units
+        limit = 32767
+        rows = [tuple(max(-limit, min(limit, round(v * 1000))) for v in row) for row in acc_g]
+        for i in range(0, len(rows), per_frame):
+            chunk = rows[i : i + per_frame]
+            batch = SampleBatch(
+                SensorKind.ACCELEROMETER,
+                self.uptime_ms,
+                (0,) + (step,) * (len(chunk) - 1),
+                tuple((x, y, z) for x, y, z in chunk),
+            )
+            self.send(batch, self.next_seq())
+            self.uptime_ms += round(len(chunk) * 1000 / rate_hz)

@@ -33,6 +33,19 @@ class AlarmPublic(BaseModel):
         return cls.model_validate({**_columns(alarm), "origin": origin})
 
 
+class AlarmDetail(AlarmPublic):
+    """One alarm with everything the console shows about it (a fall's acceleration trace)."""
+
+    trace: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, alarm: Alarm) -> AlarmDetail:
+        body = alarm.message.get("body", {})
+        return cls.model_validate(
+            {**_columns(alarm), "origin": body.get("origin", {}), "trace": body.get("trace")}
+        )
+
+
 def _columns(alarm: Alarm) -> dict[str, Any]:
     return {c: getattr(alarm, c) for c in AlarmPublic.model_fields if c != "origin"}
 

@@ -73,11 +73,14 @@ class UplinkHandler:
         self.counts[message.type] += 1
         if isinstance(message, AlarmMessage):
             return self._alarm(message, now)
+        out = Outgoing()
         with self._sessions.begin() as session:
             if isinstance(message, StatusMessage):
                 record_status(session, message, now)
             elif isinstance(message, EventMessage):
                 record_event(session, message)
+                # Events that gateways keep in their outbox (a cancelled fall) wait for this.
+                out.publish.append(_receipt(message.gateway_id, message.id, now))
         if isinstance(message, TelemetryMessage):
             try:
                 self._write_telemetry(message)
@@ -85,7 +88,7 @@ class UplinkHandler:
                 # Telemetry may be thinned, alarms never: count it, say it, move on.
                 self.counts["telemetry_dropped"] += 1
                 log.warning("telemetry point from %s dropped: %s", message.gateway_id, err)
-        return Outgoing()
+        return out
 
     def _alarm(self, message: AlarmMessage, now: datetime) -> Outgoing:
         with self._sessions.begin() as session:
@@ -95,13 +98,8 @@ class UplinkHandler:
                 notify_in_transaction(session, "alarm.raised", message.id)
             elif is_new:
                 event = live_event("alarm.raised", get_alarm(session, message.id))
-        receipt = ReceiptMessage(
-            gateway_id=message.gateway_id,
-            gateway_time=now,
-            body=ReceiptBody(ref_id=message.id, duplicate=not is_new),
-        )
         out = Outgoing(
-            publish=[(str(TopicName(message.gateway_id, Channel.RECEIPT)), encode(receipt))]
+            publish=[_receipt(message.gateway_id, message.id, now, duplicate=not is_new)]
         )
         if is_new:
             log.info(
@@ -133,3 +131,14 @@ class UplinkHandler:
                 record_rejected(session, topic, payload, err, now)
         except SQLAlchemyError:
             log.exception("could not record the rejected payload from %s", topic)
+
+
+def _receipt(
+    gateway_id: str, ref_id: str, now: datetime, *, duplicate: bool = False
+) -> tuple[str, bytes]:
+    receipt = ReceiptMessage(
+        gateway_id=gateway_id,
+        gateway_time=now,
+        body=ReceiptBody(ref_id=ref_id, duplicate=duplicate),
+    )
+    return str(TopicName(gateway_id, Channel.RECEIPT)), encode(receipt)

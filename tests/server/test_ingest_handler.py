@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from protocol import (
     AlarmMessage,
+    EventBody,
+    EventMessage,
     StatusBody,
     StatusMessage,
     TelemetryBody,
@@ -21,7 +23,7 @@ from protocol import (
 from server.centre import Centre
 from server.core.config import ServerSettings
 from server.db.engine import migrate
-from server.db.models import Alarm, Gateway, RejectedMessage
+from server.db.models import Alarm, DeviceEvent, Gateway, RejectedMessage
 from server.ingest.handler import UplinkHandler
 from server.telemetry.embedded import EmbeddedTelemetryStore
 from tests.factories import alarm_message
@@ -134,3 +136,21 @@ def test_telemetry_goes_to_the_telemetry_store(handler: UplinkHandler, centre: C
     assert time_ns == int(NOW.timestamp() * 1e9)
     assert tags == {"gateway_id": "gw-1", "device_id": "call-button-1"}
     assert fields == {"percent": 55, "low": False}
+
+
+def test_event_is_stored_once_and_receipted_every_time(
+    handler: UplinkHandler, centre: Centre
+) -> None:
+    event = EventMessage(
+        gateway_id="gw-1",
+        device_id="wearable-1",
+        gateway_time=NOW,
+        body=EventBody(kind="fall_cancelled", detail={"alarm_id": "a" * 32}),
+    )
+    for _ in range(2):  # the gateway resends until it has a receipt
+        out = handler.handle("eldercare/v1/gw-1/up/event", encode(event))
+        [(topic, payload)] = out.publish
+        assert topic == "eldercare/v1/gw-1/down/receipt"
+        assert decode_downlink(topic, payload).body.ref_id == event.id  # type: ignore[union-attr]
+    with centre.sessions() as session:
+        assert len(session.scalars(select(DeviceEvent)).all()) == 1

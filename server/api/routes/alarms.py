@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from protocol import CommandBody, CommandKind, CommandMessage
 from server import NotFound
 from server.api.deps import CentreDep, CurrentUser, SessionDep
-from server.api.schemas import AlarmPublic
+from server.api.schemas import AlarmDetail, AlarmPublic
 from server.crud import alarms as crud
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
@@ -30,9 +30,9 @@ def list_alarms(
 
 
 @router.get("/{alarm_id}")
-def get_alarm(alarm_id: AlarmId, session: SessionDep, _user: CurrentUser) -> AlarmPublic:
+def get_alarm(alarm_id: AlarmId, session: SessionDep, _user: CurrentUser) -> AlarmDetail:
     try:
-        return AlarmPublic.of(crud.get_alarm(session, alarm_id))
+        return AlarmDetail.of(crud.get_alarm(session, alarm_id))
     except NotFound as err:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(err)) from err
 

@@ -1,0 +1,183 @@
+"""Falls: from a detection (a wearable's accelerometer or a fall radar) to a fall alarm, with
+the resident's chance to say "I'm all right".
+
+A detection creates the fall alarm at once and commits it to the outbox *held* for the cancel
+window (default 30 s): durable from the first moment, so a gateway that crashes during the
+window still sends it afterwards; sent when the window closes unless the resident cancels it.
+Meanwhile the device buzzes a prompt. A key press on the device that detected the fall
+cancels it; for a radar, which has no key, a press on any of the home's call buttons does.
+A radar that reports ``fall`` (certain) ends the hold at once.
+
+Wearable alarms carry the acceleration trace around the impact, for the console's plot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from edge.events import DeviceRef, FallReported, SamplesReceived
+from gateway.detect.fall import FallEvent
+from gateway.detect.resample import TimeOrderError, WearerStream
+from gateway.outbox import Outbox
+from protocol import AlarmBody, AlarmKind, AlarmMessage, Channel, Origin, encode
+from protocol.messages import DEFAULT_PRIORITY, AccelTrace
+
+log = logging.getLogger(__name__)
+TRACE_BEFORE_S = 2.0  # trace starts this long before the impact, ends at the decision
+KEEP_RAW_S = 10.0  # raw samples kept per wearer for the trace
+
+
+@dataclass(frozen=True)
+class HeldFall:
+    alarm_id: str
+    device: DeviceRef
+    until: float  # gateway clock
+
+
+class FallFlow:
+    """Owns the detector of every wearable of the home and the falls held for cancelling."""
+
+    def __init__(
+        self,
+        gateway_id: str,
+        home_id: str,
+        outbox: Outbox,
+        *,
+        cancel_window_s: float,
+        clock: Callable[[], float],
+        prompt: Callable[[DeviceRef | None, bool], None],
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.home_id = home_id
+        self.outbox = outbox
+        self.cancel_window_s = cancel_window_s
+        self._clock = clock
+        self._prompt = prompt  # (device or None for "every call button", on/off)
+        self._wearers: dict[str, WearerStream] = {}
+        self._raw: dict[str, deque[tuple[float, tuple[float, float, float]]]] = {}
+        self._clock_offset: dict[str, float] = {}  # gateway time minus device time
+        self.held: dict[str, HeldFall] = {}  # by the id of the device that detected it
+
+    def on_samples(self, batch: SamplesReceived) -> list[str]:
+        """Run the wearer's detector; returns the ids of fall alarms raised (held)."""
+        if not batch.t_s:
+            return []
+        device_id = batch.device.device_id
+        t = np.asarray(batch.t_s, dtype=np.float64)
+        acc = np.asarray(batch.acc_g, dtype=np.float64).reshape(-1, 3)
+        self._clock_offset[device_id] = batch.received_at - float(t[-1])
+        raw = self._raw.setdefault(device_id, deque())
+        raw.extend(zip(batch.t_s, batch.acc_g, strict=True))
+        while raw and raw[0][0] < t[-1] - KEEP_RAW_S:
+            raw.popleft()
+        stream = self._wearers.setdefault(device_id, WearerStream())
+        try:
+            events = stream.feed(t, acc)
+        except TimeOrderError as err:
+            # The device's clock went back: it restarted. Start its detector afresh.
+            log.warning("%s: clock went back (%s); detector restarted", device_id, err)
+            raw.clear()
+            raw.extend(zip(batch.t_s, batch.acc_g, strict=True))
+            stream = self._wearers[device_id] = WearerStream()
+            events = stream.feed(t, acc)
+        raised = []
+        for event in events:
+            alarm_id = self._raise_wearable(batch.device, event)
+            if alarm_id is not None:
+                raised.append(alarm_id)
+        return raised
+
+    def on_report(self, report: FallReported) -> str | None:
+        """A radar's own decision: ``maybe`` is held for cancelling, ``certain`` goes now."""
+        device_id = report.device.device_id
+        held = self.held.get(device_id)
+        now = self._clock()
+        if held is not None and now < held.until:
+            if report.certain:
+                self.outbox.release(held.alarm_id, now)
+                del self.held[device_id]
+                self._prompt(None, False)
+            return held.alarm_id
+        alarm = self._alarm(report.device, datetime.fromtimestamp(report.received_at, UTC), None)
+        return self._commit(alarm, report.device, hold=not report.certain)
+
+    def cancel_by_press(self, device_id: str) -> str | None:
+        """A key press during a hold: the resident is all right. Returns the cancelled id."""
+        now = self._clock()
+        self._forget_expired(now)
+        held = self.held.get(device_id)
+        if held is None:  # a radar's fall is cancelled by any call button of the home
+            held = next((h for h in self.held.values() if h.device.transport != "serial"), None)
+        if held is None or not self.outbox.cancel(held.alarm_id, now):
+            return None
+        del self.held[held.device.device_id]
+        self._prompt(held.device if held.device.transport == "serial" else None, False)
+        log.info("possible fall %s cancelled by the resident", held.alarm_id)
+        return held.alarm_id
+
+    def _forget_expired(self, now: float) -> None:
+        for device_id in [d for d, h in self.held.items() if now >= h.until]:
+            del self.held[device_id]
+
+    def _raise_wearable(self, device: DeviceRef, event: FallEvent) -> str | None:
+        device_id = device.device_id
+        now = self._clock()
+        self._forget_expired(now)
+        if device_id in self.held:
+            return None  # the same episode: one alarm
+        offset = self._clock_offset[device_id]
+        impact_at = datetime.fromtimestamp(event.t_impact + offset, UTC)
+        rows = [
+            (t - event.t_impact, xyz)
+            for t, xyz in self._raw[device_id]
+            if event.t_impact - TRACE_BEFORE_S <= t <= event.t_detect
+        ]
+        trace = AccelTrace(t_s=[round(t, 4) for t, _ in rows], g=[xyz for _, xyz in rows])
+        return self._commit(self._alarm(device, impact_at, trace), device, hold=True)
+
+    def _alarm(
+        self, device: DeviceRef, occurred: datetime, trace: AccelTrace | None
+    ) -> AlarmMessage:
+        return AlarmMessage(
+            gateway_id=self.gateway_id,
+            device_id=device.device_id,
+            device_time=occurred,
+            gateway_time=datetime.fromtimestamp(self._clock(), UTC),
+            body=AlarmBody(
+                kind=AlarmKind.FALL,
+                priority=DEFAULT_PRIORITY[AlarmKind.FALL],
+                home_id=self.home_id,
+                origin=Origin(transport=device.transport, device_kind=device.device_kind),
+                trace=trace,
+            ),
+        )
+
+    def _commit(self, alarm: AlarmMessage, device: DeviceRef, *, hold: bool) -> str:
+        now = self._clock()
+        until = now + self.cancel_window_s if hold and self.cancel_window_s > 0 else None
+        self.outbox.add(
+            alarm.id,
+            Channel.ALARM.value,
+            encode(alarm),
+            now,
+            device_id=device.device_id,
+            hold_until=until,
+        )
+        if until is not None:
+            self.held[device.device_id] = HeldFall(alarm.id, device, until)
+            self._prompt(device if device.transport == "serial" else None, True)
+            log.info(
+                "possible fall %s from %s: held %.0f s for cancelling",
+                alarm.id,
+                device.device_id,
+                self.cancel_window_s,
+            )
+        else:
+            log.info("fall alarm %s from %s", alarm.id, device.device_id)
+        return alarm.id

@@ -1,0 +1,201 @@
+"""The fall detector on real SisFall trials, through the wearer pipeline the gateway runs.
+
+Trials of subject SA01: F01 (slip forward while walking) and F13 (forward from sitting) must
+be detected; D13 (lie down quickly) and D04 (jog quickly) must not. The data lives outside
+the repository (``../shared/data/sisfall``); if it is missing these tests fail, never skip.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from functools import cache
+from operator import attrgetter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from numpy.typing import NDArray
+
+from gateway.detect.fall import FallConfig, FallEvent, detect, initial_state
+from gateway.detect.resample import WearerStream, initial_resample_state, resample
+
+Array = NDArray[np.float64]
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sisfall"
+RAW_HZ = 200.0
+FALLS = ("F01_SA01_R01", "F13_SA01_R01")
+ADLS = ("D13_SA01_R01", "D04_SA01_R01")
+CONFIG = FallConfig()
+STEP = 1.0 / CONFIG.rate_hz
+
+
+@cache
+def sisfall() -> tuple[NDArray[np.int16], NDArray[np.int64], dict[str, int]]:
+    """Raw counts, trial offsets and each trial's index by id."""
+    npz_path, csv_path = DATA / "sisfall_adxl345_200hz.npz", DATA / "trials.csv"
+    assert npz_path.is_file(), f"SisFall data missing: {npz_path}"
+    assert csv_path.is_file(), f"SisFall data missing: {csv_path}"
+    with csv_path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    with np.load(npz_path) as npz:
+        samples, offsets = npz["samples"], npz["offsets"]
+    assert len(offsets) == len(rows) + 1
+    for row in rows:
+        assert (row["is_fall"] == "1") == row["activity"].startswith("F")
+    return samples, offsets, {row["trial_id"]: i for i, row in enumerate(rows)}
+
+
+def trial(trial_id: str) -> Array:
+    """One trial's samples in g, (n, 3) at 200 Hz."""
+    samples, offsets, index = sisfall()
+    i = index[trial_id]
+    return np.asarray(samples[offsets[i] : offsets[i + 1]] * 32 / 8192, dtype=np.float64)
+
+
+def times(n: int) -> Array:
+    return np.arange(n) / RAW_HZ
+
+
+def events_of(t: Array, acc: Array, chunk: int | None = None) -> list[FallEvent]:
+    stream = WearerStream()
+    size = chunk or max(len(t), 1)
+    return [
+        e
+        for lo in range(0, len(t), size)
+        for e in stream.feed(t[lo : lo + size], acc[lo : lo + size])
+    ]
+
+
+def falls_at(acc: Array, t: Array | None = None) -> list[float]:
+    return [e.t_impact for e in events_of(times(len(acc)) if t is None else t, acc)]
+
+
+def test_the_fixed_trials_are_judged_right() -> None:
+    for trial_id in FALLS:
+        [event] = events_of(times(len(trial(trial_id))), trial(trial_id))
+        assert event.peak_g >= CONFIG.impact_g
+        assert event.angle_deg >= CONFIG.min_angle_deg
+    for trial_id in ADLS:
+        assert falls_at(trial(trial_id)) == []
+
+
+@pytest.mark.parametrize("trial_id", FALLS + ADLS)
+def test_chunks_of_1_7_64_and_whole_give_identical_events(trial_id: str) -> None:
+    acc = trial(trial_id)
+    t = times(len(acc))
+    whole = events_of(t, acc)
+    for chunk in (1, 7, 64):
+        assert events_of(t, acc, chunk) == whole
+
+
+def grid_of(acc: Array) -> tuple[float, Array]:
+    _, [segment] = resample(initial_resample_state(), times(len(acc)), acc, CONFIG.rate_hz)
+    return segment.t_start, segment.acc
+
+
+def test_streams_side_by_side_equal_each_stream_alone() -> None:
+    grids = [grid_of(trial(trial_id)) for trial_id in FALLS + ADLS]
+    n = min(len(g) for _, g in grids)  # D13 is the shortest: 12 s, both falls decided within
+    starts = [t0 + 0.25 * i for i, (t0, _) in enumerate(grids)]  # distinct stream clocks
+    block = np.stack([g[:n] for _, g in grids])
+    state, together = detect(initial_state(starts), block[:, : n // 3], CONFIG)
+    _, rest = detect(state, block[:, n // 3 :], CONFIG)
+    together += rest
+    alone: list[FallEvent] = []
+    for i, t0 in enumerate(starts):
+        _, found = detect(initial_state([t0]), block[i : i + 1], CONFIG)
+        alone += [replace(e, stream=i) for e in found]
+    key = attrgetter("stream", "t_detect")
+    assert sorted(together, key=key) == sorted(alone, key=key)
+    assert sorted(e.stream for e in together) == [0, 1]  # the falls, not the ADLs
+
+
+def test_a_rotated_device_gets_the_same_decisions() -> None:
+    q, r = np.linalg.qr(np.random.default_rng(7).normal(size=(3, 3)))
+    rotation = q * np.sign(np.diag(r))
+    rotation *= np.linalg.det(rotation)  # proper rotation, det +1
+    for trial_id in FALLS:
+        assert len(falls_at(trial(trial_id) @ rotation.T)) == 1
+    assert falls_at(trial("D04_SA01_R01") @ rotation.T) == []
+
+
+def test_a_sensor_clipping_at_2g_still_sees_the_fall() -> None:
+    assert len(falls_at(np.clip(trial("F01_SA01_R01"), -2.0, 2.0))) == 1
+
+
+def test_nan_bursts_are_bridged_or_restart_the_detector() -> None:
+    acc = trial("F01_SA01_R01").copy()
+    for start in (400, 1000, 1600):  # 100 ms dropouts, interpolated over
+        acc[start : start + 20] = np.nan
+    acc[100:350, 1] = np.nan  # 1.25 s dropout: a new segment, a fresh detector
+    acc[1800:1810] = np.inf  # during the lying still afterwards
+    [t_impact] = falls_at(acc)
+    assert t_impact == pytest.approx(falls_at(trial("F01_SA01_R01"))[0], abs=0.1)
+
+
+@pytest.mark.parametrize("trial_id", FALLS)
+def test_irregular_sampling_still_detects(trial_id: str) -> None:
+    acc = trial(trial_id)
+    jitter = np.random.default_rng(11).uniform(-0.3, 0.3, len(acc))
+    t = (np.arange(len(acc)) + jitter) / RAW_HZ
+    assert np.all(np.diff(t) > 0)
+    [t_impact] = falls_at(acc, t)
+    assert t_impact == pytest.approx(falls_at(acc)[0], abs=0.1)
+
+
+@pytest.mark.parametrize("every", [10, 2], ids=["20Hz", "100Hz"])
+def test_the_same_recording_at_other_rates_still_detects(every: int) -> None:
+    acc = trial("F01_SA01_R01")
+    [t_impact] = falls_at(acc[::every], times(len(acc))[::every])
+    assert t_impact == pytest.approx(falls_at(acc)[0], abs=0.1)
+
+
+def stand_fall_lie(quiet_s: float = 6.0) -> Array:
+    """Synthetic 50 Hz: upright, one 4 g impact, then lying on the side, still."""
+    n_quiet, n_lie = int(quiet_s * CONFIG.rate_hz), 4 * int(CONFIG.rate_hz)
+    return np.concatenate(
+        [
+            np.tile([0.0, 0.0, 1.0], (n_quiet, 1)),
+            [[3.0, 0.0, 2.5]],
+            np.tile([1.0, 0.0, 0.0], (n_lie, 1)),
+        ]
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    acc=hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 400), st.just(3)),
+        elements=st.floats(-16, 16, allow_nan=False),
+    ),
+    t0=st.floats(-1e4, 1e4),
+)
+@example(acc=stand_fall_lie(), t0=12.5)
+def test_any_finite_input_runs_and_decides_settle_s_after_the_impact(acc: Array, t0: float) -> None:
+    t = t0 + np.arange(len(acc)) * STEP
+    for event in WearerStream().feed(t, acc):
+        assert abs(event.t_detect - event.t_impact - CONFIG.settle_s) <= STEP
+        assert t0 <= event.t_impact < event.t_detect <= t[-1]
+
+
+def test_synthetic_fall_is_decided_exactly_settle_s_after_the_impact() -> None:
+    acc = stand_fall_lie()
+    [event] = WearerStream().feed(100.0 + np.arange(len(acc)) * STEP, acc)
+    assert event.t_impact == pytest.approx(100.0 + 6.0)
+    assert event.t_detect - event.t_impact == pytest.approx(CONFIG.settle_s)
+
+
+def test_detect_refuses_non_finite_samples_and_wrong_shapes() -> None:
+    state = initial_state([0.0, 0.0])
+    good = np.zeros((2, 10, 3))
+    bad = good.copy()
+    bad[1, 4, 2] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        detect(state, bad)
+    for shape in [(10, 3), (1, 10, 3), (2, 10, 2)]:
+        with pytest.raises(ValueError, match="expected"):
+            detect(state, np.zeros(shape))

@@ -1,0 +1,185 @@
+"""The fall flow through the gateway: a real SisFall fall, fed as a wearable's sample batches,
+becomes a fall alarm held for the cancel window; a press cancels it; a radar feeds the same
+flow. Real outbox, stub device links, injected clock."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from edge.events import DeviceRef, FallReported, Key, KeyPressed, SamplesReceived
+from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
+from gateway.outbox import Outbox
+from gateway.service import Gateway
+from protocol import AlarmMessage, EventMessage, decode_uplink
+
+SISFALL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sisfall"
+WEARABLE = DeviceRef("wearable-1", "wearable", "serial")
+BUTTON = DeviceRef("call-button-1", "call_button", "serial")
+RADAR = DeviceRef("radar-1", "fall_radar", "zigbee2mqtt")
+WINDOW = 30.0
+
+
+def trial(trial_id: str) -> np.ndarray:
+    with (SISFALL / "trials.csv").open() as handle:
+        index = next(
+            i for i, row in enumerate(csv.DictReader(handle)) if row["trial_id"] == trial_id
+        )
+    data = np.load(SISFALL / "sisfall_adxl345_200hz.npz")
+    offsets = data["offsets"]
+    return data["samples"][offsets[index] : offsets[index + 1]].astype(np.float64) * 32 / 8192
+
+
+@dataclass
+class StubLink:
+    sent: list[Ack | Indicate] = field(default_factory=list)
+
+    def send(self, payload: Ack | Indicate) -> bool:
+        self.sent.append(payload)
+        return True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def rig(tmp_path: Path, clock: Clock) -> tuple[Gateway, dict[str, StubLink]]:
+    gateway = Gateway(
+        "gw-1",
+        "home-1",
+        Outbox(tmp_path / "outbox.sqlite3"),
+        clock=clock,
+        fall_cancel_window_s=WINDOW,
+    )
+    links = {WEARABLE.device_id: StubLink(), BUTTON.device_id: StubLink()}
+    gateway.serial_links.update(links)  # type: ignore[arg-type]
+    return gateway, links
+
+
+def wear(gateway: Gateway, clock: Clock, acc: np.ndarray, rate_hz: float = 200.0) -> None:
+    """Feed a recording as the wearable would: 0.25 s batches, the clock following along."""
+    per_batch = int(rate_hz / 4)
+    t = np.arange(len(acc)) / rate_hz + 1000.0  # device uptime
+    for i in range(0, len(acc), per_batch):
+        clock.now += per_batch / rate_hz
+        rows = acc[i : i + per_batch]
+        gateway.handle(
+            SamplesReceived(
+                WEARABLE,
+                clock.now,
+                tuple(t[i : i + per_batch].tolist()),
+                tuple(tuple(r) for r in rows.tolist()),
+            )
+        )
+
+
+def alarms(gateway: Gateway, at: float) -> list[Any]:
+    items = gateway.outbox.due(at)
+    return [decode_uplink(f"eldercare/v1/gw-1/up/{i.channel}", i.payload) for i in items]
+
+
+def test_fall_is_held_for_the_window_then_sent_with_its_trace(rig: Any, clock: Clock) -> None:
+    gateway, links = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    held = gateway.outbox.depth()
+    assert held == 1  # stored at once ...
+    assert alarms(gateway, clock.now) == []  # ... but not sent while the resident may cancel
+    assert Indicate(Pattern.PROMPT, Pattern.PROMPT, int(WINDOW)) in links[WEARABLE.device_id].sent
+    [alarm] = alarms(gateway, clock.now + WINDOW + 1)
+    assert isinstance(alarm, AlarmMessage)
+    assert alarm.body.kind == "fall"
+    assert alarm.body.priority == 0
+    assert alarm.device_id == WEARABLE.device_id
+    trace = alarm.body.trace
+    assert trace is not None
+    assert min(trace.t_s) <= -1.9  # two seconds before the impact ...
+    assert max(trace.t_s) >= 2.0  # ... to the decision
+    assert max(float(np.linalg.norm(g)) for g in trace.g) > 3.0  # the impact is in it
+
+
+def test_held_fall_survives_a_gateway_restart(tmp_path: Path, rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    gateway.outbox.close()
+    reopened = Outbox(tmp_path / "outbox.sqlite3")
+    reopened.retry_all_now(clock.now)  # what a reconnect does: the hold must survive it
+    assert reopened.due(clock.now) == []
+    assert len(reopened.due(clock.now + WINDOW + 1)) == 1
+
+
+def test_press_during_the_window_cancels_and_is_not_an_emergency(rig: Any, clock: Clock) -> None:
+    gateway, links = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    clock.now += 5
+    press = KeyPressed(WEARABLE, Key.EMERGENCY, clock.now, clock.now, frame_seq=42)
+    gateway.handle(press)
+    clock.now += 1
+    gateway.handle(KeyPressed(WEARABLE, Key.EMERGENCY, clock.now, clock.now - 1, frame_seq=42))
+    later = alarms(gateway, clock.now + 3600)
+    assert [m.type for m in later] == ["event"]  # no fall alarm, no emergency call
+    [event] = later
+    assert isinstance(event, EventMessage)
+    assert event.body.kind == "fall_cancelled"
+    sent = links[WEARABLE.device_id].sent
+    assert Indicate(Pattern.OFF, Pattern.OFF, 0) in sent
+    assert sent.count(Ack(42, AckStage.RECEIVED)) == 2  # the repeat was answered, not raised
+
+
+def test_press_after_the_window_is_an_emergency_call(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    clock.now += WINDOW + 1
+    gateway.handle(KeyPressed(WEARABLE, Key.EMERGENCY, clock.now, clock.now, frame_seq=7))
+    kinds = sorted(m.body.kind for m in alarms(gateway, clock.now + 1))
+    assert kinds == ["emergency_call", "fall"]
+
+
+@pytest.mark.parametrize("trial_id", ["D04_SA01_R01", "D13_SA01_R01", "D07_SE01_R01"])
+def test_daily_activities_raise_nothing(rig: Any, clock: Clock, trial_id: str) -> None:
+    gateway, links = rig
+    wear(gateway, clock, trial(trial_id))
+    assert gateway.outbox.depth() == 0
+    assert links[WEARABLE.device_id].sent == []
+
+
+def test_radar_maybe_is_held_and_certain_goes_at_once(rig: Any, clock: Clock) -> None:
+    gateway, links = rig
+    gateway.handle(FallReported(RADAR, clock.now, certain=False))
+    assert alarms(gateway, clock.now) == []
+    # The radar has no key: every call button of the home prompts.
+    assert Indicate(Pattern.PROMPT, Pattern.PROMPT, int(WINDOW)) in links[BUTTON.device_id].sent
+    clock.now += 3
+    gateway.handle(FallReported(RADAR, clock.now, certain=True))
+    [alarm] = alarms(gateway, clock.now)
+    assert alarm.body.kind == "fall"
+    assert alarm.body.origin.device_kind == "fall_radar"
+
+
+def test_radar_maybe_is_cancelled_by_any_call_button(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    gateway.handle(FallReported(RADAR, clock.now, certain=False))
+    clock.now += 10
+    gateway.handle(KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now, frame_seq=3))
+    assert [m.type for m in alarms(gateway, clock.now + 3600)] == ["event"]
+
+
+def test_wearable_that_restarts_its_clock_is_still_watched(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    wear(gateway, clock, trial("D01_SA01_R01")[:2000])  # device uptime from 1000 s
+    wear(gateway, clock, trial("F01_SA01_R01"))  # rebooted: uptime starts at 1000 s again
+    assert len(alarms(gateway, clock.now + WINDOW + 1)) == 1

@@ -1,0 +1,112 @@
+"""A fall on real components: a simulated wearable replays a real SisFall fall over a pty, the
+gateway's detector holds a possible fall for the cancel window (the wearable buzzes), and the
+centre gets the fall alarm with its acceleration trace. A press during the window cancels."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from firmware_sim.ports import PtyPort
+from firmware_sim.serial_device import Pendant
+
+from edge.serial.payloads import Indicate, KeyKind, Pattern
+from onebox.broker import Broker
+from onebox.net import wait_for
+from onebox.stack import Accounts, GatewayProcess
+from tests.system.conftest import Centre
+
+SISFALL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sisfall"
+WINDOW_S = 3.0
+_numbers = itertools.count(1)
+
+
+def recording(trial_id: str) -> np.ndarray:
+    with (SISFALL / "trials.csv").open() as handle:
+        index = next(i for i, r in enumerate(csv.DictReader(handle)) if r["trial_id"] == trial_id)
+    data = np.load(SISFALL / "sisfall_adxl345_200hz.npz")
+    offsets = data["offsets"]
+    return data["samples"][offsets[index] : offsets[index + 1]].astype(np.float64) * 32 / 8192
+
+
+@pytest.fixture
+def pendant(
+    tmp_path: Path, broker: Broker, accounts: Accounts, centre: Centre
+) -> Iterator[tuple[str, Pendant]]:
+    """A gateway with a fall-detection pendant (accelerometer and key) on a pty."""
+    number = next(_numbers)
+    gateway_id = f"gw-fall-{number}-{centre.store}"
+    device_id = f"pendant-{number}-{centre.store}"
+    broker.add_account(gateway_id, accounts.for_gateway(gateway_id))
+    port = PtyPort(tmp_path / "ttyPENDANT0")
+    gateway = GatewayProcess(
+        tmp_path,
+        broker,
+        accounts,
+        gateway_id=gateway_id,
+        home_id="home-fall",
+        serial_devices={device_id: str(port.link)},
+        z2m_devices={},
+        fall_cancel_window_s=WINDOW_S,
+    ).start()
+    device = Pendant(port, heartbeat_s=5)
+    device.start()
+    try:
+        assert device.link_up.wait(20), gateway.service.tail()
+        yield device_id, device
+    finally:
+        device.stop()
+        gateway.stop()
+        port.close()
+    assert gateway.service.problems() == []
+
+
+def _falls(centre: Centre, device_id: str) -> list[dict[str, object]]:
+    return [
+        a
+        for a in centre.console.alarms(limit=1000)
+        if a["device_id"] == device_id and a["kind"] == "fall"
+    ]
+
+
+def test_fall_reaches_the_centre_with_its_trace(
+    centre: Centre, pendant: tuple[str, Pendant]
+) -> None:
+    device_id, device = pendant
+    device.play(recording("F01_SA01_R01"), 200.0)
+    # The resident is asked first: the pendant buzzes for the cancel window.
+    prompt = Indicate(Pattern.PROMPT, Pattern.PROMPT, round(WINDOW_S))
+    assert device.wait_for(lambda: prompt in device.received, 20)
+    wait_for(lambda: len(_falls(centre, device_id)) == 1, 30, "the fall alarm")
+    [alarm] = _falls(centre, device_id)
+    detail = centre.console.get(f"/api/alarms/{alarm['id']}")
+    assert detail["priority"] == 0
+    trace = detail["trace"]
+    assert len(trace["t_s"]) == len(trace["g"]) > 100
+    assert min(trace["t_s"]) < 0 < max(trace["t_s"])
+
+
+def test_press_during_the_prompt_cancels_the_fall(
+    centre: Centre, pendant: tuple[str, Pendant]
+) -> None:
+    device_id, device = pendant
+    device.play(recording("F01_SA01_R01"), 200.0)
+    prompt = Indicate(Pattern.PROMPT, Pattern.PROMPT, round(WINDOW_S))
+    assert device.wait_for(lambda: prompt in device.received, 20)
+    device.press(KeyKind.EMERGENCY)  # "I'm all right"
+    off = Indicate(Pattern.OFF, Pattern.OFF, 0)
+    assert device.wait_for(lambda: off in device.received, 10)
+    # The cancellation reaches the centre as a device event; no fall, no emergency call.
+    wait_for(
+        lambda: any(
+            e["device_id"] == device_id and e["kind"] == "fall_cancelled"
+            for e in centre.console.get("/api/device-events", limit=1000)
+        ),
+        20,
+        "the cancellation at the centre",
+    )
+    assert [a for a in centre.console.alarms(limit=1000) if a["device_id"] == device_id] == []
