@@ -38,6 +38,7 @@ def main() -> int:
         settings.home_id,
         outbox,
         fall_cancel_window_s=settings.fall_cancel_window_s,
+        supervised_s=dict.fromkeys(settings.serial_devices, settings.serial_heartbeat_s),
     )
     uplink = Uplink(
         settings.uplink,

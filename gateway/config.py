@@ -41,6 +41,9 @@ class GatewaySettings(BaseSettings):
     # Zigbee2MQTT friendly name -> device kind; the friendly name is the device id.
     z2m_devices: dict[str, Z2mKind] = Field(default_factory=dict)
     heartbeat_interval_s: int = Field(default=30, ge=1, le=86_400)
+    # Expected heartbeat interval of each serial device; silent for two intervals = offline.
+    # One-key call buttons are supervised at minute level: 150 s means offline within 5 min.
+    serial_heartbeat_s: float = Field(default=150.0, ge=1, le=86_400)
     # A detected fall is held this long so the resident can cancel it with a key press.
     fall_cancel_window_s: float = Field(default=30.0, ge=0, le=300)
     # Social-alarm practice: resend an unanswered alarm after 5-20 s.

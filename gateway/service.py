@@ -29,6 +29,7 @@ from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway import OutboxError
 from gateway.falls import FallFlow
 from gateway.outbox import Outbox
+from gateway.supervision import DeviceSupervisor
 from gateway.uplink import Uplink
 from protocol import (
     AlarmBody,
@@ -63,6 +64,7 @@ ALARM_OF_KEY = {
 PRESS_TIME_TOLERANCE_S = 2.0
 KEEP_DELIVERED_S = 7 * 24 * 3600.0
 PRUNE_EVERY_S = 3600.0
+SIGNS_OF_LIFE = (KeyPressed, BatteryReported, SamplesReceived, FallReported)
 _IDLE = object()  # a wake-up without work: time for housekeeping
 
 _Work = EdgeEvent | DownlinkMessage | object | None
@@ -79,6 +81,7 @@ class Gateway:
         *,
         clock: Callable[[], float] = time.time,
         fall_cancel_window_s: float = 30.0,
+        supervised_s: dict[str, float] | None = None,
     ) -> None:
         self.falls = FallFlow(
             gateway_id,
@@ -88,6 +91,7 @@ class Gateway:
             clock=clock,
             prompt=self._prompt,
         )
+        self.supervisor = DeviceSupervisor(supervised_s or {}, clock())
         self.gateway_id = gateway_id
         self.home_id = home_id
         self.outbox = outbox
@@ -113,7 +117,7 @@ class Gateway:
         next_prune = 0.0
         while True:
             try:
-                item = self._work.get(timeout=60)
+                item = self._work.get(timeout=1.0)
             except queue.Empty:
                 item = _IDLE
             if item is None:
@@ -121,6 +125,7 @@ class Gateway:
             if self._clock() >= next_prune:
                 self._prune()
                 next_prune = self._clock() + PRUNE_EVERY_S
+            self._supervise()
             if item is _IDLE:
                 continue
             try:
@@ -133,6 +138,41 @@ class Gateway:
                 # One bad item must not stop the only thread that raises alarms.
                 log.exception("gateway failed to handle %r; continuing", item)
 
+    def _supervise(self) -> None:
+        """Raise a technical alarm for each device that has gone silent."""
+        for device_id, last_heard in self.supervisor.check(self._clock()):
+            link = self.serial_links.get(device_id)
+            kind = link.device.device_kind if link is not None else "device"
+            self._raise_technical(
+                DeviceRef(device_id, kind, "serial"), AlarmKind.DEVICE_SILENT, last_heard
+            )
+
+    def _heard(self, device: DeviceRef, at: float) -> None:
+        if self.supervisor.heard(device.device_id, at):
+            log.info("%s is heard again", device.device_id)
+            self._send_event(AvailabilityChanged(device, at, online=True), kind="device_back")
+
+    def _raise_technical(self, device: DeviceRef, kind: AlarmKind, since: float) -> None:
+        now = self._clock()
+        alarm = AlarmMessage(
+            gateway_id=self.gateway_id,
+            device_id=device.device_id,
+            device_time=_utc(since),  # when it was last heard
+            gateway_time=_utc(now),
+            body=AlarmBody(
+                kind=kind,
+                priority=DEFAULT_PRIORITY[kind],
+                home_id=self.home_id,
+                origin=Origin(transport="gateway", device_kind=device.device_kind),
+            ),
+        )
+        self.outbox.add(
+            alarm.id, Channel.ALARM.value, encode(alarm), now, device_id=device.device_id
+        )
+        log.warning("%s silent since %s: alarm %s", device.device_id, _utc(since), alarm.id)
+        if self.uplink is not None:
+            self.uplink.wake()
+
     def _prune(self) -> None:
         try:
             removed = self.outbox.prune(self._clock() - KEEP_DELIVERED_S)
@@ -143,6 +183,9 @@ class Gateway:
             log.info("pruned %d delivered messages from the outbox", removed)
 
     def handle(self, item: EdgeEvent | DownlinkMessage) -> None:
+        if isinstance(item, SIGNS_OF_LIFE):
+            # Traffic from the device itself; an open port or a broker's word is not.
+            self._heard(item.device, item.received_at)
         if isinstance(item, KeyPressed):
             self._on_key(item)
         elif isinstance(item, ReceiptMessage):
@@ -290,13 +333,13 @@ class Gateway:
         if self.uplink is not None:
             self.uplink.publish_now(Channel.TELEMETRY, encode(message))
 
-    def _send_event(self, change: AvailabilityChanged) -> None:
+    def _send_event(self, change: AvailabilityChanged, kind: str | None = None) -> None:
         message = EventMessage(
             gateway_id=self.gateway_id,
             device_id=change.device.device_id,
             gateway_time=_utc(change.received_at),
             body=EventBody(
-                kind="device_online" if change.online else "device_offline",
+                kind=kind or ("device_online" if change.online else "device_offline"),
                 detail={"transport": change.device.transport},
             ),
         )

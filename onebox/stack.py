@@ -124,6 +124,7 @@ class GatewayProcess:
         home_broker: Broker | None = None,
         resend_interval_s: float = 10.0,
         fall_cancel_window_s: float = 30.0,
+        serial_heartbeat_s: float = 150.0,
     ) -> None:
         self.gateway_id = gateway_id
         self.data_dir = workdir / f"gateway-{gateway_id}"
@@ -143,6 +144,7 @@ class GatewayProcess:
             "GATEWAY_Z2M_DEVICES": json.dumps(z2m_devices),
             "GATEWAY_RESEND_INTERVAL_S": str(resend_interval_s),
             "GATEWAY_FALL_CANCEL_WINDOW_S": str(fall_cancel_window_s),
+            "GATEWAY_SERIAL_HEARTBEAT_S": str(serial_heartbeat_s),
         }
         self.service = python_service(f"gateway-{gateway_id}", ["gateway"], workdir, env)
 

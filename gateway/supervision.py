@@ -1,0 +1,57 @@
+"""Silence is a state: which devices have gone quiet.
+
+Every supervised device has an expected heartbeat interval. Anything heard from it (a
+heartbeat, a press, samples) counts. A device is ``unknown`` until first heard, ``ok`` while
+heard within ``misses`` intervals, and ``offline`` after that; a device never heard at all
+since the gateway started goes ``offline`` on the same allowance, counted from the start.
+Pure: the caller passes the time in and acts on the transitions it gets back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DeviceState(StrEnum):
+    UNKNOWN = "unknown"
+    OK = "ok"
+    OFFLINE = "offline"
+
+
+@dataclass
+class Supervised:
+    interval_s: float
+    since: float  # last heard, or when supervision started
+    state: DeviceState = DeviceState.UNKNOWN
+
+
+class DeviceSupervisor:
+    def __init__(self, intervals_s: dict[str, float], now: float, *, misses: int = 2) -> None:
+        if misses < 1:
+            raise ValueError("misses must be at least 1")
+        self.misses = misses
+        self.devices = {d: Supervised(i, now) for d, i in intervals_s.items()}
+
+    def state(self, device_id: str) -> DeviceState:
+        return self.devices[device_id].state
+
+    def heard(self, device_id: str, now: float) -> bool:
+        """Record a sign of life; True if the device was offline and is back."""
+        device = self.devices.get(device_id)
+        if device is None:
+            return False
+        back = device.state is DeviceState.OFFLINE
+        device.state, device.since = DeviceState.OK, max(device.since, now)
+        return back
+
+    def check(self, now: float) -> list[tuple[str, float]]:
+        """Devices that went offline since the last check, with when they were last heard
+        (or when supervision started, for a device never heard)."""
+        silent = []
+        for device_id, device in self.devices.items():
+            overdue = now - device.since > self.misses * device.interval_s
+            if overdue and device.state is not DeviceState.OFFLINE:
+                device.state = DeviceState.OFFLINE
+                silent.append((device_id, device.since))
+        return silent
