@@ -53,6 +53,7 @@ class AlarmKind(StrEnum):
     FALL = "fall"
     INACTIVITY = "inactivity"
     DEVICE_SILENT = "device_silent"  # radio test transmission missing
+    GATEWAY_OFFLINE = "gateway_offline"  # the whole home is unprotected (raised by the centre)
     LOW_BATTERY = "low_battery"
 
 
@@ -62,6 +63,7 @@ DEFAULT_PRIORITY: dict[AlarmKind, int] = {
     AlarmKind.FALL: 0,
     AlarmKind.INACTIVITY: 1,
     AlarmKind.FAMILY_CALL: 4,
+    AlarmKind.GATEWAY_OFFLINE: 3,
     AlarmKind.DEVICE_SILENT: 5,
     AlarmKind.SERVICE_REQUEST: 6,
     AlarmKind.LOW_BATTERY: 7,

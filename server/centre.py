@@ -21,6 +21,7 @@ from server.ingest.broker import BrokerLink
 from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
 from server.live_relay import PostgresLiveRelay, notify_in_transaction
+from server.supervision import GatewayWatch
 from server.telemetry import TelemetryStore
 from server.telemetry.embedded import EmbeddedTelemetryStore
 
@@ -41,6 +42,7 @@ class Centre:
         self.handler = UplinkHandler(
             self.sessions, self.telemetry, notify_in_transaction=self.relay is not None
         )
+        self.watch = GatewayWatch(self.sessions, self.announce)
         self.broker: BrokerLink | None = None
         if settings.mqtt_enabled:
             self.broker = BrokerLink(settings.broker, settings.instance, self.handler, self.hub)
@@ -51,6 +53,7 @@ class Centre:
         self.hub.bind(loop)
         if self.relay is not None:
             self.relay.start()
+        self.watch.start()
         if self.broker is not None:
             self.broker.start()
 
@@ -72,6 +75,7 @@ class Centre:
             self.broker.stop()
         if self.relay is not None:
             self.relay.stop()
+        self.watch.stop()
         self.telemetry.close()
         self.engine.dispose()
 

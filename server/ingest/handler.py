@@ -34,7 +34,9 @@ from protocol.topics import TopicName
 from server.api.schemas import live_event
 from server.crud.alarms import get_alarm, ingest_alarm
 from server.crud.ingest import record_event, record_rejected, record_status
+from server.db.models import Gateway
 from server.live_relay import notify_in_transaction
+from server.supervision import gateway_offline_alarm
 from server.telemetry import TelemetryStore, TelemetryWriteError
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,8 @@ class UplinkHandler:
         with self._sessions.begin() as session:
             if isinstance(message, StatusMessage):
                 record_status(session, message, now)
+                if message.body.state == "offline":  # its will, or a shutdown
+                    self._gateway_offline(session, message.gateway_id, now, out)
             elif isinstance(message, EventMessage):
                 record_event(session, message)
                 # Events that gateways keep in their outbox (a cancelled fall) wait for this.
@@ -91,16 +95,14 @@ class UplinkHandler:
         return out
 
     def _alarm(self, message: AlarmMessage, now: datetime) -> Outgoing:
+        out = Outgoing()
         with self._sessions.begin() as session:
             is_new = ingest_alarm(session, message, now)
-            event = None
-            if is_new and self._notify:
-                notify_in_transaction(session, "alarm.raised", message.id)
-            elif is_new:
-                event = live_event("alarm.raised", get_alarm(session, message.id))
-        out = Outgoing(
-            publish=[_receipt(message.gateway_id, message.id, now, duplicate=not is_new)]
-        )
+            if is_new:
+                self._announce_new(session, message.id, out)
+        # Committed: now the gateway may forget it. A duplicate is answered too (the first
+        # receipt may have been lost), marked as such.
+        out.publish.append(_receipt(message.gateway_id, message.id, now, duplicate=not is_new))
         if is_new:
             log.info(
                 "alarm %s stored: %s from %s",
@@ -108,12 +110,29 @@ class UplinkHandler:
                 message.body.kind.value,
                 message.gateway_id,
             )
-            if event is not None:
-                out.live.append(event)
         else:
             self.counts["duplicate_alarm"] += 1
             log.info("alarm %s was already stored: receipt sent again", message.id)
         return out
+
+    def _announce_new(self, session: Session, alarm_id: str, out: Outgoing) -> None:
+        """Live event for a new alarm: NOTIFY inside this transaction on PostgreSQL (every
+        server process hears it on commit), else handed to this process's hub after commit."""
+        if self._notify:
+            notify_in_transaction(session, "alarm.raised", alarm_id)
+        else:
+            out.live.append(live_event("alarm.raised", get_alarm(session, alarm_id)))
+
+    def _gateway_offline(
+        self, session: Session, gateway_id: str, now: datetime, out: Outgoing
+    ) -> None:
+        gateway = session.get(Gateway, gateway_id)
+        if gateway is None or gateway.state != "offline":
+            return  # an older offline status than what we know: not news
+        message = gateway_offline_alarm(gateway, now)
+        if ingest_alarm(session, message, now):
+            log.warning("gateway %s went offline: alarm %s", gateway_id, message.id)
+            self._announce_new(session, message.id, out)
 
     def _write_telemetry(self, message: TelemetryMessage) -> None:
         tags = {"gateway_id": message.gateway_id}

@@ -63,3 +63,37 @@ def test_silent_call_button_raises_device_silent_within_two_intervals(
         gateway.stop()
         port.close()
     assert gateway.service.problems() == []
+
+
+def test_killed_gateway_is_an_alarm_at_the_centre(
+    tmp_path: Path, broker: Broker, accounts: Accounts, centre: Centre
+) -> None:
+    gateway_id = f"gw-killed-{centre.store}"
+    broker.add_account(gateway_id, accounts.for_gateway(gateway_id))
+    gateway = GatewayProcess(
+        tmp_path,
+        broker,
+        accounts,
+        gateway_id=gateway_id,
+        home_id="home-killed",
+        serial_devices={},
+        z2m_devices={},
+    ).start()
+
+    def state() -> str | None:
+        rows = [g for g in centre.console.get("/api/gateways") if g["id"] == gateway_id]
+        return str(rows[0]["state"]) if rows else None
+
+    try:
+        wait_for(lambda: state() == "online", 20, "the gateway online")
+        gateway.service.kill()  # power cut: no goodbye, only the broker's will
+        wait_for(lambda: state() == "offline", 30, "the will at the centre")
+        alarms = [
+            a
+            for a in centre.console.alarms(limit=1000)
+            if a["gateway_id"] == gateway_id and a["kind"] == "gateway_offline"
+        ]
+        assert len(alarms) == 1
+        assert alarms[0]["home_id"] == "home-killed"
+    finally:
+        gateway.stop()
