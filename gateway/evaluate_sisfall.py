@@ -6,16 +6,15 @@ samples (a boxcar anti-alias filter and decimation in one step; a trailing parti
 under 20 ms, is dropped). A 50 Hz sample is stamped at the centre of its block, 7.5 ms after
 the block's first raw sample, so detector times and raw-sample times share one clock.
 
-Thresholds (impact_g, min_angle_deg, max_still_g) are choices, so they are fitted on some
-subjects and scored on others: k subject folds, each scored with thresholds chosen on the
-other folds by a small grid maximising sensitivity + specificity, ties going to the shipped
-defaults. The grid is fast because the detector's candidates (start, peak window, decision
-time) depend only on ``impact_g``: angle and stillness only accept or reject a decided
-candidate. So the detector runs once per impact_g with the other two conditions open, and
-every triple is an exact filter over those candidates. Real runs with the chosen thresholds
-check it, along with the cheaper one-pass approximation (candidates of the lowest impact_g
-filtered by their peak), which is not exact because a lower threshold starts candidates
-earlier.
+The fall score's weights and cut-off are choices, so they are fitted on some subjects and
+scored on others: k subject folds, each scored with a configuration fitted on the other
+folds (a class-balanced logistic regression over the gated candidates, then the cut-off
+maximising sensitivity + specificity of trial alarms). The fit is fast because the
+detector's candidates (start, peak window, decision time, features) depend only on
+``impact_g`` and the windows, which are fixed: the pre-gate and the score only accept or
+reject a decided candidate. So the detector runs once with everything open, and each fold is
+an exact filter over those candidates, scored with the detector's own ``fall_score``. A real
+detector run per fold with the fitted configuration checks that, event for event.
 
 Falls decided after a recording ends are not counted: the detector did not see that long.
 """
@@ -27,14 +26,23 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from itertools import product
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.optimize import minimize
+from scipy.special import expit
 
-from gateway.detect.fall import FallConfig, FallEvent, detect, initial_state
+from gateway.detect.fall import (
+    FEATURES,
+    FallConfig,
+    FallEvent,
+    detect,
+    fall_score,
+    feature_values,
+    initial_state,
+)
 
 Array = NDArray[np.float64]
 Mask = NDArray[np.bool_]
@@ -46,11 +54,7 @@ BLOCK = 4  # raw samples per 50 Hz sample
 COUNTS_TO_G = 32.0 / 8192.0  # ADXL345 +-16 g, 13 bit
 T0 = (BLOCK - 1) / 2 / RAW_HZ  # s, centre of the first block
 FOLDS = 5
-GRID = {
-    "impact_g": (1.6, 1.8, 2.0, 2.2, 2.5),
-    "min_angle_deg": (35.0, 40.0, 45.0, 50.0, 60.0),
-    "max_still_g": (0.15, 0.2, 0.3, 0.4),
-}
+L2 = 0.01  # penalty on the standardised weights: keeps a near-separable fit finite
 PUBLISHED = {  # Sucerquia et al., Sensors 2017, and later ML work on SisFall (DOMAIN.md)
     "best_single_feature_mean_pct": 96.15,
     "young_to_elderly_sensitivity_pct": 85.33,
@@ -69,15 +73,6 @@ class Trial:
     is_fall: bool
     acc: Array  # (n, 3) g on the 50 Hz grid
     t_peak: float  # s, the raw sample of largest |a|: the dataset's impact, approximately
-
-
-class Thresholds(NamedTuple):
-    impact_g: float
-    min_angle_deg: float
-    max_still_g: float
-
-    def config(self, base: FallConfig | None = None) -> FallConfig:
-        return replace(base or FallConfig(), **self._asdict())
 
 
 def block_mean(counts: NDArray[np.int16]) -> Array:
@@ -154,6 +149,7 @@ class Candidates:
     peak_g: Array
     angle_deg: Array
     stillness_g: Array
+    velocity_change_gs: Array
     t_impact: Array
     t_detect: Array
 
@@ -169,25 +165,124 @@ class Candidates:
             col("peak_g"),
             col("angle_deg"),
             col("stillness_g"),
+            col("velocity_change_gs"),
             col("t_impact"),
             col("t_detect"),
         )
 
-    def passing(self, th: Thresholds) -> Mask:
+    def gated(self, config: FallConfig) -> Mask:
+        """The detector's pre-gate, the same comparisons on the same floats."""
         return np.asarray(
-            (self.peak_g >= th.impact_g)
-            & (self.angle_deg >= th.min_angle_deg)
-            & (self.stillness_g <= th.max_still_g)
+            (self.angle_deg >= config.min_angle_deg) & (self.stillness_g <= config.max_still_g)
         )
 
+    def scores(self, config: FallConfig) -> Array:
+        """``fall_score`` of every candidate, bit for bit the detector's."""
+        rows = zip(*(getattr(self, name).tolist() for name in FIELDS), strict=True)
+        return np.array([fall_score(config, *row) for row in rows], dtype=np.float64)
 
-def open_config(impact_g: float) -> FallConfig:
-    """The shipped configuration with only the impact condition: every candidate is reported.
+    def features(self) -> Array:
+        """(candidates, 4) raw features in ``FEATURES`` order, for fitting."""
+        rows = zip(*(getattr(self, name).tolist() for name in FIELDS), strict=True)
+        return np.array([feature_values(*row) for row in rows], dtype=np.float64).reshape(-1, 4)
 
-    A candidate with angle exactly 0 may still be dropped (its cosine rounds above 1); no grid
-    angle would accept it anyway.
+    def accepted(self, config: FallConfig) -> Mask:
+        """The candidates a detector run with ``config`` reports as falls."""
+        return np.asarray(self.gated(config) & (self.scores(config) >= config.score_cutoff))
+
+
+FIELDS = ("peak_g", "angle_deg", "stillness_g", "velocity_change_gs")
+
+
+def open_config(base: FallConfig | None = None) -> FallConfig:
+    """``base`` with the pre-gate open and no cut-off: every candidate is reported."""
+    return replace(
+        base or FallConfig(),
+        min_angle_deg=-1.0,
+        max_still_g=float("inf"),
+        score_cutoff=float("-inf"),
+    )
+
+
+def fit_weights(x: Array, y: Mask, l2: float = L2) -> tuple[Array, Array, Array, float]:
+    """Class-balanced logistic regression on standardised features.
+
+    Minimises ``sum_i c_i * logloss(z_i) + l2 * |w|^2`` with ``c_i`` = half the sample count
+    over the count of its class (each class weighs half), by BFGS with the exact gradient.
+    Returns (mean, scale, weights, bias); raises ValueError unless both classes are present.
     """
-    return replace(FallConfig(), impact_g=impact_g, min_angle_deg=0.0, max_still_g=float("inf"))
+    if y.all() or not y.any():
+        raise ValueError("a fit needs both falls and ADLs among the gated candidates")
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    z = (x - mean) / scale
+    t = y.astype(np.float64)
+    c = np.where(y, 0.5 / t.mean(), 0.5 / (1.0 - t.mean()))
+
+    def loss(p: Array) -> tuple[float, Array]:
+        u = z @ p[1:] + p[0]
+        g = c * (expit(u) - t)
+        value = float(np.sum(c * (np.logaddexp(0.0, u) - t * u)) + l2 * np.sum(p[1:] ** 2))
+        return value, np.concatenate([[g.sum()], z.T @ g + 2.0 * l2 * p[1:]])
+
+    p = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="BFGS").x
+    return mean, scale, p[1:], float(p[0])
+
+
+def trial_max_score(c: Candidates, config: FallConfig, n_trials: int) -> Array:
+    """Per trial the highest score among its gated candidates; -inf without one."""
+    best = np.full(n_trials, -np.inf)
+    ok = c.gated(config)
+    np.maximum.at(best, c.trial[ok], c.scores(config)[ok])
+    return best
+
+
+def choose_cutoff(best: Array, is_fall: Mask) -> tuple[float, float]:
+    """The cut-off maximising sensitivity + specificity of ``best >= cut-off``.
+
+    Candidate cut-offs lie midway between consecutive distinct trial scores (and beyond both
+    ends); the comparison is exact (tp * N + tn * P) and ties go to the cut-off nearest 0, the
+    balanced logistic model's own boundary. Returns it and (SE + SP) / 2 in %.
+    """
+    finite = np.unique(best[np.isfinite(best)])
+    cuts = np.concatenate([[-1e9], (finite[1:] + finite[:-1]) / 2, [1e9]])
+    if len(finite):
+        cuts[0], cuts[-1] = finite[0] - 1.0, finite[-1] + 1.0
+    falls, adls = np.sort(best[is_fall]), np.sort(best[~is_fall])
+    tp = len(falls) - np.searchsorted(falls, cuts, side="left")
+    tn = np.searchsorted(adls, cuts, side="left")
+    key = tp * len(adls) + tn * len(falls)
+    top = np.flatnonzero(key == key.max())
+    j = top[np.argmin(np.abs(cuts[top]))]
+    return float(cuts[j]), round(100.0 * float(key[j]) / (len(falls) * len(adls)) / 2, 2)
+
+
+def fit_config(
+    c: Candidates, is_fall: Mask, train: Mask, base: FallConfig | None = None
+) -> tuple[FallConfig, float]:
+    """Score weights and cut-off fitted on the ``train`` trials only; the rest is ``base``.
+
+    The weights are fitted on the gated candidates of those trials, each labelled by its
+    trial. Returns the configuration and its training (SE + SP) / 2 in %.
+    """
+    base = base or FallConfig()
+    fit = train[c.trial] & c.gated(base)
+    mean, scale, weights, bias = fit_weights(c.features()[fit], is_fall[c.trial[fit]])
+
+    def tup(a: Array) -> tuple[float, float, float, float]:
+        w, x, y, z = a.tolist()
+        return (w, x, y, z)
+
+    config = replace(
+        base,
+        feature_mean=tup(mean),
+        feature_scale=tup(scale),
+        score_weights=tup(weights),
+        score_bias=bias,
+    )
+    best = trial_max_score(c, config, len(is_fall))
+    cutoff, mean_pct = choose_cutoff(best[train], is_fall[train])
+    return replace(config, score_cutoff=cutoff), mean_pct
 
 
 @dataclass(frozen=True)
@@ -231,75 +326,34 @@ def balanced_score(alarm: Mask, is_fall: Mask) -> tuple[int, int, int, int]:
     return tp, int(is_fall.sum()) - tp, int((~is_fall).sum()) - fp, fp
 
 
-def default_thresholds() -> Thresholds:
-    return Thresholds(*(getattr(FallConfig(), name) for name in GRID))
-
-
-def _distance_to_default(th: Thresholds) -> float:
-    default = default_thresholds()
-    return sum(
-        abs(v - d) / (max(GRID[name]) - min(GRID[name]))
-        for name, v, d in zip(GRID, th, default, strict=True)
-    )
-
-
-def choose_thresholds(
-    tables: dict[float, Candidates], is_fall: Mask, train: Mask
-) -> tuple[Thresholds, float]:
-    """The grid triple maximising sensitivity + specificity on ``train`` trials.
-
-    Exact integer comparison (tp * N + tn * P over the common denominator P * N); ties go to
-    the triple nearest the shipped defaults. Returns it and its (SE + SP) / 2 in %.
-    """
-    n = len(is_fall)
-    best: tuple[int, float, Thresholds] | None = None
-    for th in (Thresholds(*t) for t in product(*GRID.values())):
-        alarm = Outcome.from_candidates(tables[th.impact_g], tables[th.impact_g].passing(th), n)
-        tp, fn, tn, fp = balanced_score(alarm.alarm[train], is_fall[train])
-        key = (tp * (tn + fp) + tn * (tp + fn), -_distance_to_default(th), th)
-        if best is None or key[:2] > best[:2]:
-            best = key
-    assert best is not None
-    tp_fn, tn_fp = int(is_fall[train].sum()), int((~is_fall[train]).sum())
-    return best[2], round(100.0 * best[0] / (tp_fn * tn_fp) / 2, 2)
-
-
-def fit_and_score(
-    tables: dict[float, Candidates], is_fall: Mask, train: Mask, test: Mask
-) -> tuple[Thresholds, float, Outcome]:
-    th, fitted = choose_thresholds(tables, is_fall, train)
-    table = tables[th.impact_g]
-    return th, fitted, Outcome.from_candidates(table, table.passing(th), len(is_fall))
-
-
 def _event_keys(events: Sequence[FallEvent]) -> list[tuple[float, ...]]:
-    return [(e.t_impact, e.t_detect, e.peak_g, e.angle_deg, e.stillness_g) for e in events]
+    return [(e.t_impact, e.t_detect, *(getattr(e, f) for f in (*FIELDS, "score"))) for e in events]
 
 
-AGREEMENT_KEYS = ("trials", "exact_events", "exact_alarm", "one_pass_events", "one_pass_alarm")
+AGREEMENT_KEYS = ("trials", "exact_events", "exact_alarm")
 
 
 def agreement(
     real: Sequence[Sequence[FallEvent]],
     idx: NDArray[np.int64],
-    th: Thresholds,
-    tables: dict[float, Candidates],
+    config: FallConfig,
+    c: Candidates,
 ) -> dict[str, int]:
-    """Compare ``real[j]``, a run with ``th`` on trial ``idx[j]``, with both filtering schemes.
+    """Compare ``real[j]``, a run with ``config`` on trial ``idx[j]``, with filtering ``c``.
 
-    Counts trials whose events are identical (every field, bit for bit), and trials whose
-    alarm decision is identical.
+    Counts trials whose events are identical (every field, bit for bit, the score included),
+    and trials whose alarm decision is identical.
     """
     counts = dict.fromkeys(AGREEMENT_KEYS, 0) | {"trials": len(idx)}
-    for scheme, table in (("exact", tables[th.impact_g]), ("one_pass", tables[min(tables)])):
-        ok = table.passing(th)
-        columns = (table.t_impact, table.t_detect, table.peak_g, table.angle_deg)
-        for j, i in enumerate(idx):
-            sel = np.flatnonzero(ok & (table.trial == i))
-            got = [(*(float(c[k]) for c in columns), float(table.stillness_g[k])) for k in sel]
-            want = _event_keys(real[j])
-            counts[f"{scheme}_events"] += got == want
-            counts[f"{scheme}_alarm"] += bool(got) == bool(want)
+    ok = c.accepted(config)
+    scores = c.scores(config)
+    columns = (c.t_impact, c.t_detect, *(getattr(c, f) for f in FIELDS), scores)
+    for j, i in enumerate(idx):
+        sel = np.flatnonzero(ok & (c.trial == i))
+        got = [tuple(float(col[k]) for col in columns) for k in sel]
+        want = _event_keys(real[j])
+        counts["exact_events"] += got == want
+        counts["exact_alarm"] += bool(got) == bool(want)
     return counts
 
 
@@ -369,16 +423,31 @@ def summarise(trials: Sequence[Trial], out: Outcome) -> dict[str, Any]:
     return res | _delays(out, is_fall, np.array([t.t_peak for t in trials]))
 
 
-def _default_run(trials: Sequence[Trial], tables: dict[float, Candidates]) -> dict[str, Any]:
+def score_params(config: FallConfig) -> dict[str, Any]:
+    """The fitted part of a configuration, as FallConfig keyword arguments."""
+    names = ("feature_mean", "feature_scale", "score_weights", "score_bias", "score_cutoff")
+    return {name: getattr(config, name) for name in names}
+
+
+def _checked(
+    trials: Sequence[Trial], c: Candidates, idx: NDArray[np.int64], config: FallConfig
+) -> tuple[Outcome, dict[str, int]]:
+    """Trials ``idx`` scored by filtering ``c`` with ``config``, and checked by a real run."""
+    out = Outcome.from_candidates(c, c.accepted(config), len(trials))
+    real = run_detector([trials[i] for i in idx.tolist()], config)
+    return out, agreement(real, idx, config, c)
+
+
+def _default_run(trials: Sequence[Trial], c: Candidates) -> dict[str, Any]:
     """The shipped configuration over everyone, run for real; events after a recording ends."""
     late: list[FallEvent] = []
     events = run_detector(trials, FallConfig(), late=late)
-    c = Candidates.from_events(events)
-    out = Outcome.from_candidates(c, np.ones(len(c.trial), bool), len(trials))
+    ran = Candidates.from_events(events)
+    out = Outcome.from_candidates(ran, np.ones(len(ran.trial), bool), len(trials))
     late_falls = {e.stream for e in late if trials[e.stream].is_fall}
     return summarise(trials, out) | {
-        "thresholds": default_thresholds()._asdict(),
-        "agreement": agreement(events, np.arange(len(trials)), default_thresholds(), tables),
+        "config": score_params(FallConfig()),
+        "agreement": agreement(events, np.arange(len(trials)), FallConfig(), c),
         "decided_after_recording_end": {
             "events": len(late),
             "fall_trials": len(late_falls),
@@ -387,40 +456,38 @@ def _default_run(trials: Sequence[Trial], tables: dict[float, Candidates]) -> di
     }
 
 
-def _loso(
-    trials: Sequence[Trial], tables: dict[float, Candidates], is_fall: Mask
-) -> dict[str, Any]:
-    """Each subject fold scored with thresholds fitted on the others, checked by real runs."""
+def _loso(trials: Sequence[Trial], c: Candidates, is_fall: Mask) -> dict[str, Any]:
+    """Each subject fold scored with a configuration fitted on the others, run for real."""
     subjects = np.array([t.subject for t in trials])
     n = len(trials)
     loso = Outcome(np.zeros(n, bool), np.full(n, np.nan), np.full(n, np.nan))
     folds, agree = [], dict.fromkeys(AGREEMENT_KEYS, 0)
     for fold in subject_folds(subjects.tolist()):
         test = np.isin(subjects, fold)
-        th, fitted, out = fit_and_score(tables, is_fall, ~test, test)
+        config, fitted = fit_config(c, is_fall, ~test)
+        out, counts = _checked(trials, c, np.flatnonzero(test), config)
         loso = loso.merged(out, test)
-        idx = np.flatnonzero(test)
-        real = run_detector([trials[i] for i in idx.tolist()], th.config())
-        for key, count in agreement(real, idx, th, tables).items():
-            agree[key] += count
-        folds.append({"subjects": fold, "thresholds": th._asdict(), "train_mean_pct": fitted})
+        agree = {key: agree[key] + counts[key] for key in AGREEMENT_KEYS}
+        folds.append({"subjects": fold, "config": score_params(config), "train_mean_pct": fitted})
     return summarise(trials, loso) | {"folds": folds, "agreement": agree}
 
 
 def evaluate(trials: Sequence[Trial]) -> dict[str, Any]:
-    """Leave-subjects-out, young-to-elderly and default figures, each with its filter check."""
+    """Leave-subjects-out, young-to-elderly and default figures, each checked by real runs."""
     is_fall = np.array([t.is_fall for t in trials])
     elderly = np.array([t.elderly for t in trials])
-    tables = {
-        g: Candidates.from_events(run_detector(trials, open_config(g))) for g in GRID["impact_g"]
-    }
-    th, fitted, out = fit_and_score(tables, is_fall, ~elderly, elderly)
+    c = Candidates.from_events(run_detector(trials, open_config()))
+    config, fitted = fit_config(c, is_fall, ~elderly)
+    out, agree = _checked(trials, c, np.flatnonzero(elderly), config)
     young_to_elderly = summarise([t for t in trials if t.elderly], out.subset(elderly))
+    full, full_pct = fit_config(c, is_fall, np.ones(len(trials), bool))
     return {
-        "loso": _loso(trials, tables, is_fall),
+        "loso": _loso(trials, c, is_fall),
         "young_to_elderly": young_to_elderly
-        | {"thresholds": th._asdict(), "train_mean_pct": fitted},
-        "default": _default_run(trials, tables),
+        | {"config": score_params(config), "train_mean_pct": fitted, "agreement": agree},
+        "default": _default_run(trials, c),
+        "all_subjects_fit": {"config": score_params(full), "train_mean_pct": full_pct},
+        "candidates": len(c.trial),
         "published": PUBLISHED,
     }
 
@@ -430,7 +497,7 @@ def _figure_rows(res: dict[str, Any]) -> list[str]:
     for label, key in (
         ("leave-subjects-out, 5 subject folds", "loso"),
         ("young -> elderly (fit on SA, test SE)", "young_to_elderly"),
-        ("default FallConfig, no fitting", "default"),
+        ("default FallConfig (fitted on all: in-sample)", "default"),
     ):
         rows.append(label)
         for group in ("all", "adults", "elderly"):
@@ -495,30 +562,43 @@ def _delay_rows(res: dict[str, Any]) -> list[str]:
     return rows
 
 
-def _threshold_rows(res: dict[str, Any]) -> list[str]:
+def _fmt_params(p: dict[str, Any]) -> str:
+    w = " ".join(f"{v:+.2f}" for v in p["score_weights"])
+    return f"w {w}  b {p['score_bias']:+.2f}  cut {p['score_cutoff']:+.3f}"
+
+
+def _fit_rows(res: dict[str, Any]) -> list[str]:
     rows = [
         "",
-        "thresholds chosen (impact_g, min_angle_deg, max_still_g), train mean %, test subjects",
+        f"score weights on standardised {', '.join(FEATURES)}; train mean %, test subjects",
     ]
     for i, f in enumerate(res["loso"]["folds"]):
-        th = tuple(f["thresholds"].values())
-        rows.append(f"  fold {i}: {th}  {f['train_mean_pct']:.2f}  {' '.join(f['subjects'])}")
-    ye = res["young_to_elderly"]
-    rows.append(
-        f"  young -> elderly: {tuple(ye['thresholds'].values())}  {ye['train_mean_pct']:.2f}"
-    )
-    rows += ["", "threshold filtering vs real detector runs, % of trials identical"]
+        rows.append(
+            f"  fold {i}: {_fmt_params(f['config'])}  {f['train_mean_pct']:.2f}  "
+            f"{' '.join(f['subjects'])}"
+        )
+    for label, key in (
+        ("young -> elderly", "young_to_elderly"),
+        ("all subjects", "all_subjects_fit"),
+    ):
+        f = res[key]
+        rows.append(f"  {label}: {_fmt_params(f['config'])}  {f['train_mean_pct']:.2f}")
+    rows += ["", "filtering the open run's candidates vs real detector runs, % of trials identical"]
     for label, a in (
         ("LOSO folds", res["loso"]["agreement"]),
+        ("young -> elderly", res["young_to_elderly"]["agreement"]),
         ("default", res["default"]["agreement"]),
     ):
         n = a["trials"]
         rows.append(
-            f"  {label:10} per-impact_g candidates: events {_fmt(_pct(a['exact_events'], n), 6)},"
-            f" alarms {_fmt(_pct(a['exact_alarm'], n), 6)}; one pass at impact_g "
-            f"{min(GRID['impact_g'])}: events {_fmt(_pct(a['one_pass_events'], n), 6)}, "
-            f"alarms {_fmt(_pct(a['one_pass_alarm'], n), 6)}  (n={n})"
+            f"  {label:17} events {_fmt(_pct(a['exact_events'], n), 6)}, "
+            f"alarms {_fmt(_pct(a['exact_alarm'], n), 6)}  (n={n})"
         )
+    rows += ["", "fitted on all subjects, for FallConfig (python -m gateway.evaluate_sisfall):"]
+    rows += [
+        f"    {k}: float = {v!r}" if isinstance(v, float) else f"    {k}: Features = {v!r}"
+        for k, v in res["all_subjects_fit"]["config"].items()
+    ]
     return rows
 
 
@@ -533,7 +613,7 @@ def main() -> None:
         f"{len(trials)} trials ({falls} falls, {len(trials) - falls} ADLs); "
         "alarm = at least one fall event in the trial"
     )
-    rows = _figure_rows(res) + _activity_rows(res) + _delay_rows(res) + _threshold_rows(res)
+    rows = _figure_rows(res) + _activity_rows(res) + _delay_rows(res) + _fit_rows(res)
     print("\n".join(rows))
     print(f"elapsed {time.perf_counter() - started:.1f} s")
     print(json.dumps(res, sort_keys=True, allow_nan=False))

@@ -26,11 +26,12 @@ from gateway.detect.fall import FallEvent
 from gateway.detect.resample import TimeOrderError, WearerStream
 from gateway.outbox import Outbox
 from protocol import AlarmBody, AlarmKind, AlarmMessage, Channel, Origin, encode
-from protocol.messages import DEFAULT_PRIORITY, AccelTrace
+from protocol.messages import DEFAULT_PRIORITY, MAX_TRACE_SAMPLES, AccelTrace
 
 log = logging.getLogger(__name__)
 TRACE_BEFORE_S = 2.0  # trace starts this long before the impact, ends at the decision
 KEEP_RAW_S = 10.0  # raw samples kept per wearer for the trace
+RADAR_EPISODE_S = 300.0  # a radar repeating "fall" within this is the same fall
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class FallFlow:
         self._raw: dict[str, deque[tuple[float, tuple[float, float, float]]]] = {}
         self._clock_offset: dict[str, float] = {}  # gateway time minus device time
         self.held: dict[str, HeldFall] = {}  # by the id of the device that detected it
+        self._radar_raised: dict[str, float] = {}
 
     def on_samples(self, batch: SamplesReceived) -> list[str]:
         """Run the wearer's detector; returns the ids of fall alarms raised (held)."""
@@ -104,6 +106,10 @@ class FallFlow:
                 del self.held[device_id]
                 self._prompt(None, False)
             return held.alarm_id
+        last = self._radar_raised.get(device_id)
+        if last is not None and now - last < RADAR_EPISODE_S:
+            return None  # Zigbee2MQTT repeats the state on every message: the same fall
+        self._radar_raised[device_id] = now
         alarm = self._alarm(report.device, datetime.fromtimestamp(report.received_at, UTC), None)
         return self._commit(alarm, report.device, hold=not report.certain)
 
@@ -138,6 +144,10 @@ class FallFlow:
             for t, xyz in self._raw[device_id]
             if event.t_impact - TRACE_BEFORE_S <= t <= event.t_detect
         ]
+        # A fast sensor gives more samples than an alarm may carry: thin the trace evenly
+        # (an alarm that fails validation would be a lost fall).
+        step = -(-len(rows) // MAX_TRACE_SAMPLES)
+        rows = rows[::step]
         trace = AccelTrace(t_s=[round(t, 4) for t, _ in rows], g=[xyz for _, xyz in rows])
         return self._commit(self._alarm(device, impact_at, trace), device, hold=True)
 

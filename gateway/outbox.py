@@ -194,7 +194,10 @@ class Outbox:
         return int(self._read(sql, ())[0][0])
 
     def prune(self, delivered_before: float) -> int:
-        return self._write("DELETE FROM outbox WHERE delivered_at < ?", (delivered_before,))
+        return self._write(
+            "DELETE FROM outbox WHERE delivered_at < ? OR cancelled_at < ?",
+            (delivered_before, delivered_before),
+        )
 
     def _select(self, where: str, args: tuple[object, ...]) -> list[OutboxItem]:
         # ``where`` is always one of this class's constant clauses; values go in ``args``.

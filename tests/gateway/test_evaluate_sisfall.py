@@ -1,8 +1,8 @@
-"""The SisFall evaluation: subject-wise folds, exact threshold filtering, honest counting."""
+"""The SisFall evaluation: subject-wise folds, exact score filtering, honest counting."""
 
 from __future__ import annotations
 
-from itertools import product
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,28 +10,26 @@ import pytest
 from gateway.detect.fall import FallConfig, FallEvent
 from gateway.evaluate_sisfall import (
     DATA_DIR,
-    GRID,
     T0,
     Candidates,
     Outcome,
-    Thresholds,
     Trial,
     agreement,
     block_mean,
-    choose_thresholds,
-    default_thresholds,
+    choose_cutoff,
+    fit_config,
+    fit_weights,
     load_trials,
     open_config,
     rates,
     run_detector,
+    score_params,
     subject_folds,
     summarise,
 )
 
-# Trials where candidates of the lowest impact_g, filtered by peak, miss the shipped
-# configuration's alarm: a crossing of 1.6 g opens a peak window that swallows the 2 g one.
-ONE_PASS_WRONG = ("F02_SA02_R03", "D13_SA03_R02")
-OTHERS = (
+SAMPLE = (
+    *("F02_SA02_R03", "D13_SA03_R02", "D13_SA01_R01", "F07_SA04_R01", "F13_SA05_R02"),
     *("F13_SE06_R01", "F10_SE06_R02", "D14_SE06_R01", "D14_SA01_R01", "D08_SE01_R01"),
     *("D01_SA01_R01", "F01_SA10_R02", "D19_SA05_R03"),
 )
@@ -62,20 +60,75 @@ def test_folds_are_subject_wise_and_deterministic(trials: list[Trial]) -> None:
     assert {sum(t.subject in fold for fold in folds) for t in trials} == {1}
 
 
-def test_threshold_filtering_equals_real_runs(trials: list[Trial]) -> None:
+def test_score_filtering_equals_real_runs(trials: list[Trial]) -> None:
     by_id = {t.trial_id: t for t in trials}
-    sample = [by_id[i] for i in ONE_PASS_WRONG + OTHERS]
-    tables = {
-        g: Candidates.from_events(run_detector(sample, open_config(g))) for g in GRID["impact_g"]
-    }
+    sample = [by_id[i] for i in SAMPLE]
+    c = Candidates.from_events(run_detector(sample, open_config()))
+    is_fall = np.array([t.is_fall for t in sample])
+    fitted, _ = fit_config(c, is_fall, np.ones(len(sample), bool))
+    default = FallConfig()
+    configs = [
+        default,
+        fitted,
+        open_config(),
+        replace(default, score_cutoff=default.score_cutoff + 3.0),
+        replace(default, min_angle_deg=60.0, max_still_g=0.2),
+    ]
     idx = np.arange(len(sample))
-    grid = [Thresholds(*t) for t in product(*GRID.values())]
-    for th in [default_thresholds(), *grid[::7]]:
-        counts = agreement(run_detector(sample, th.config()), idx, th, tables)
-        assert counts["exact_events"] == counts["exact_alarm"] == len(sample), th
-    # ...while the one-pass shortcut is not exact, which is why it is not used.
-    counts = agreement(run_detector(sample, FallConfig()), idx, default_thresholds(), tables)
-    assert counts["one_pass_alarm"] < len(sample)
+    for config in configs:
+        counts = agreement(run_detector(sample, config), idx, config, c)
+        assert counts["exact_events"] == counts["exact_alarm"] == len(sample), config
+    # ...and the check notices a run that is not the filtered configuration.
+    counts = agreement(run_detector(sample, open_config()), idx, default, c)
+    assert counts["exact_events"] < len(sample)
+
+
+def test_the_default_config_is_the_fit_on_all_subjects(trials: list[Trial]) -> None:
+    c = Candidates.from_events(run_detector(trials, open_config()))
+    is_fall = np.array([t.is_fall for t in trials])
+    fitted, _ = fit_config(c, is_fall, np.ones(len(trials), bool))
+    for name, value in score_params(FallConfig()).items():
+        assert getattr(fitted, name) == pytest.approx(value, rel=1e-6, abs=1e-9), name
+
+
+def test_fit_uses_only_the_training_trials(trials: list[Trial]) -> None:
+    by_id = {t.trial_id: t for t in trials}
+    sample = [by_id[i] for i in SAMPLE]
+    c = Candidates.from_events(run_detector(sample, open_config()))
+    is_fall = np.array([t.is_fall for t in sample])
+    train = np.arange(len(sample)) < 7  # with a gated ADL (D13_SA03) and gated falls
+    a, _ = fit_config(c, is_fall, train)
+    b, _ = fit_config(c, np.where(train, is_fall, ~is_fall), train)  # test labels flipped
+    assert a == b
+
+
+def test_logistic_fit_finds_the_separating_feature() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 4))
+    y = x[:, 3] + 0.1 * rng.normal(size=400) > 1.0  # few positives: the balance matters
+    mean, scale, w, bias = fit_weights(x, y)
+    assert np.argmax(np.abs(w)) == 3
+    assert w[3] > 0
+    z = (x - mean) / scale @ w + bias
+    assert ((z >= 0) == y).mean() > 0.95
+
+
+def test_cutoff_maximises_the_balanced_rate_ties_nearest_zero() -> None:
+    best = np.array([3.0, 1.0, -np.inf, -2.0, 0.5, 2.0])
+    is_fall = np.array([True, True, True, False, False, False])
+    cut, mean = choose_cutoff(best, is_fall)
+    # Any cut-off in (0.5, 1.0] or in (2.0, 3.0] gives 2 of 3 falls and 2 of 3 ADLs; the
+    # midpoint of the first interval is nearest 0.
+    assert (cut, mean) == (0.75, round(100 * (2 / 3 + 2 / 3) / 2, 2))
+    cut, mean = choose_cutoff(np.array([-5.0, 5.0]), np.array([False, True]))
+    assert (cut, mean) == (0.0, 100.0)
+    cut, mean = choose_cutoff(np.full(2, -np.inf), np.array([True, False]))
+    assert mean == 50.0
+
+
+def test_a_fit_needs_both_classes() -> None:
+    with pytest.raises(ValueError, match="both"):
+        fit_weights(np.zeros((3, 4)), np.ones(3, bool))
 
 
 def _trial(activity: str, *, elderly: bool = False, seconds: float = 10.0) -> Trial:
@@ -126,29 +179,6 @@ def test_metrics_on_a_hand_made_example() -> None:
     assert res["delay_impact_to_decision_s"]["p50"] == pytest.approx(2.5)
     assert res["delay_dataset_impact_to_decision_s"]["p50"] == pytest.approx(2.6)
     assert rates(np.array([True, True]), np.array([False, False]))["sensitivity_pct"] is None
-
-
-def test_ties_go_to_the_shipped_defaults() -> None:
-    empty = Candidates(*(np.zeros(0, t) for t in (np.int64, *[np.float64] * 5)))
-    tables = dict.fromkeys(GRID["impact_g"], empty)
-    is_fall = np.array([True, False, False])
-    th, mean = choose_thresholds(tables, is_fall, np.ones(3, bool))
-    assert th == default_thresholds()  # nothing detected: every triple ties
-    assert mean == 50.0
-
-
-def test_the_best_triple_nearest_the_defaults_wins() -> None:
-    # A clear fall every triple accepts, and an ADL the defaults (2.0 g, 40 deg, 0.3 g) accept.
-    # Rejecting it needs impact 2.2 (0.2/0.9 of its grid span away), angle 45 (5/25) or
-    # stillness 0.2 (0.1/0.25): the angle is the smallest step.
-    table = Candidates(
-        np.array([0, 1]),
-        *np.array([[2.6, 2.1], [70.0, 42.0], [0.1, 0.25], [5.0, 5.0], [7.5, 7.5]]),
-    )
-    tables = dict.fromkeys(GRID["impact_g"], table)
-    th, mean = choose_thresholds(tables, np.array([True, False]), np.ones(2, bool))
-    assert th == Thresholds(2.0, 45.0, 0.3)
-    assert mean == 100.0
 
 
 def test_a_fall_decided_after_the_recording_ends_is_not_counted() -> None:

@@ -183,3 +183,21 @@ def test_wearable_that_restarts_its_clock_is_still_watched(rig: Any, clock: Cloc
     wear(gateway, clock, trial("D01_SA01_R01")[:2000])  # device uptime from 1000 s
     wear(gateway, clock, trial("F01_SA01_R01"))  # rebooted: uptime starts at 1000 s again
     assert len(alarms(gateway, clock.now + WINDOW + 1)) == 1
+
+
+def test_radar_repeating_fall_is_one_alarm(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    for _ in range(3):  # Zigbee2MQTT republishes the state with every message
+        gateway.handle(FallReported(RADAR, clock.now, certain=True))
+        clock.now += 20
+    assert len(alarms(gateway, clock.now)) == 1
+
+
+def test_trace_of_a_fast_sensor_is_thinned_to_fit_the_alarm(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    fall = trial("F01_SA01_R01")
+    fast = np.repeat(fall, 4, axis=0)  # the same fall as an 800 Hz sensor would see it
+    wear(gateway, clock, fast, rate_hz=800.0)
+    [alarm] = alarms(gateway, clock.now + WINDOW + 1)
+    assert alarm.body.trace is not None
+    assert 1000 < len(alarm.body.trace.t_s) <= 2000

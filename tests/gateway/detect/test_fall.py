@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.typing import NDArray
 
-from gateway.detect.fall import FallConfig, FallEvent, detect, initial_state
+from gateway.detect.fall import FallConfig, FallEvent, detect, fall_score, initial_state
 from gateway.detect.resample import WearerStream, initial_resample_state, resample
 
 Array = NDArray[np.float64]
@@ -78,6 +78,9 @@ def test_the_fixed_trials_are_judged_right() -> None:
         [event] = events_of(times(len(trial(trial_id))), trial(trial_id))
         assert event.peak_g >= CONFIG.impact_g
         assert event.angle_deg >= CONFIG.min_angle_deg
+        assert event.stillness_g <= CONFIG.max_still_g
+        assert event.score >= CONFIG.score_cutoff
+        assert event.velocity_change_gs > 0.0
     for trial_id in ADLS:
         assert falls_at(trial(trial_id)) == []
 
@@ -94,6 +97,47 @@ def test_chunks_of_1_7_64_and_whole_give_identical_events(trial_id: str) -> None
 def grid_of(acc: Array) -> tuple[float, Array]:
     _, [segment] = resample(initial_resample_state(), times(len(acc)), acc, CONFIG.rate_hz)
     return segment.t_start, segment.acc
+
+
+def test_velocity_change_is_the_free_fall_in_the_second_before_the_impact() -> None:
+    t0, acc = grid_of(trial("F01_SA01_R01"))
+    [event] = _blocks(t0, acc, 333)
+    k = round((event.t_impact - t0) * CONFIG.rate_hz)
+    window = np.linalg.norm(acc[k - 50 : k], axis=1)
+    offline = np.sum(np.maximum(0.0, 1.0 - window)) / CONFIG.rate_hz
+    assert event.velocity_change_gs == pytest.approx(offline, rel=1e-12)
+    features = (event.peak_g, event.angle_deg, event.stillness_g, event.velocity_change_gs)
+    assert event.score == fall_score(CONFIG, *features)
+
+
+def _blocks(t0: float, acc: Array, cut: int) -> list[FallEvent]:
+    """Events of ``acc`` on the grid fed in two blocks split at ``cut``."""
+    state, first = detect(initial_state([t0]), acc[None, :cut], CONFIG)
+    return first + detect(state, acc[None, cut:], CONFIG)[1]
+
+
+def test_velocity_change_carries_across_blocks_and_follows_the_peak() -> None:
+    """0.3 s of free fall, a 2.5 g crossing, then 0.2 s later the 4 g impact, then lying."""
+    rate = int(CONFIG.rate_hz)
+    acc = np.concatenate(
+        [
+            np.tile([0.0, 0.0, 1.0], (6 * rate, 1)),
+            np.zeros((15, 3)),  # free fall: 0.3 s at 0 g
+            [[0.0, 1.5, 2.0]],  # first crossing, 2.5 g
+            np.tile([0.0, 0.0, 0.5], (9, 1)),  # 0.5 g deficit: 9 * 0.5 / 50 = 0.09 g s more
+            [[3.0, 0.0, np.sqrt(7.0)]],  # the impact, 4 g, still within the peak window
+            np.tile([1.0, 0.0, 0.0], (4 * rate, 1)),
+        ]
+    )
+    loose = replace(CONFIG, score_cutoff=-np.inf)
+    whole = detect(initial_state([0.0]), acc[None], loose)[1]
+    [event] = whole
+    assert event.t_impact == pytest.approx(6.0 + 25 / rate)
+    # The window before the 4 g sample: 15 samples at 1 g deficit and 9 at 0.5 g.
+    assert event.velocity_change_gs == pytest.approx(0.3 + 0.09, rel=1e-12)
+    for cut in (6 * rate + 3, 6 * rate + 16, 6 * rate + 25, 6 * rate + 26):
+        state, first = detect(initial_state([0.0]), acc[None, :cut], loose)
+        assert first + detect(state, acc[None, cut:], loose)[1] == whole
 
 
 def test_streams_side_by_side_equal_each_stream_alone() -> None:
