@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 
 class SensorKind(StrEnum):
@@ -33,6 +34,31 @@ class SensorEvent:
     kind: SensorKind
     room: str
     value: int  # 1 active, 0 inactive
+
+
+@dataclass(frozen=True, slots=True)
+class HomeAlarm:
+    """An alarm for the centre. ``time`` is when it is raised (for a pre-warning nobody
+    cancelled: when its window closed), in the same local seconds as ``SensorEvent.time``."""
+
+    type: str  # "inactivity", "night_bed_exit", "wandering", ...
+    time: float
+    detail: dict[str, str | float | int] = field(default_factory=dict)
+
+
+class HomeDetector(Protocol):
+    """A streaming detector over one home's sensor events.
+
+    The clock moves only through the calls: ``feed`` first advances it to the event's time
+    (raising whatever falls due up to then) and then takes the event; ``advance`` moves it
+    with no event. Alarms must not depend on how often ``advance`` is called in between:
+    feeding a log with or without extra ``advance`` calls gives the same alarms. The state is
+    the detector's attributes, a plain dataclass that can be copied and persisted.
+    """
+
+    def feed(self, event: SensorEvent) -> list[HomeAlarm]: ...
+
+    def advance(self, now: float) -> list[HomeAlarm]: ...
 
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
