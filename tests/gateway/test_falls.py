@@ -5,7 +5,6 @@ flow. Real outbox, stub device links, injected clock."""
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway.outbox import Outbox
 from gateway.service import Gateway
 from protocol import AlarmMessage, EventMessage, decode_uplink
+from tests.gateway.stubs import Clock, StubLink
 
 SISFALL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sisfall"
 WEARABLE = DeviceRef("wearable-1", "wearable", "serial")
@@ -33,23 +33,6 @@ def trial(trial_id: str) -> np.ndarray:
     data = np.load(SISFALL / "sisfall_adxl345_200hz.npz")
     offsets = data["offsets"]
     return data["samples"][offsets[index] : offsets[index + 1]].astype(np.float64) * 32 / 8192
-
-
-@dataclass
-class StubLink:
-    sent: list[Ack | Indicate] = field(default_factory=list)
-
-    def send(self, payload: Ack | Indicate) -> bool:
-        self.sent.append(payload)
-        return True
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ answer the device at each stage, never raise one press twice, never swallow a ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 
 from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, Key, KeyPressed
-from edge.serial.payloads import Ack, AckStage, Indicate
+from edge.serial.payloads import Ack, AckStage
 from gateway.outbox import Outbox
 from gateway.service import Gateway
 from protocol import (
@@ -24,42 +23,10 @@ from protocol import (
     ReceiptMessage,
     decode_uplink,
 )
+from tests.gateway.stubs import Clock, StubLink, StubUplink
 
 BUTTON = DeviceRef("call-button-1", "call_button", "serial")
 SOS = DeviceRef("sos-1", "sos_button", "zigbee2mqtt")
-
-
-@dataclass
-class StubLink:
-    """Records what the gateway tells the device; can pretend the port is closed."""
-
-    sent: list[Ack | Indicate] = field(default_factory=list)
-    open: bool = True
-
-    def send(self, payload: Ack | Indicate) -> bool:
-        if self.open:
-            self.sent.append(payload)
-        return self.open
-
-
-@dataclass
-class StubUplink:
-    wakes: int = 0
-    published: list[tuple[Channel, bytes]] = field(default_factory=list)
-
-    def wake(self) -> None:
-        self.wakes += 1
-
-    def publish_now(self, channel: Channel, payload: bytes) -> None:
-        self.published.append((channel, payload))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

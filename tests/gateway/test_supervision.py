@@ -12,6 +12,7 @@ from gateway.outbox import Outbox
 from gateway.service import Gateway
 from gateway.supervision import DeviceState, DeviceSupervisor
 from protocol import decode_uplink
+from tests.gateway.stubs import Clock
 
 BUTTON = DeviceRef("call-button-1", "call_button", "serial")
 
@@ -33,13 +34,6 @@ def test_states_and_transitions() -> None:
 def test_misses_must_be_positive() -> None:
     with pytest.raises(ValueError, match="misses"):
         DeviceSupervisor({}, 0.0, misses=0)
-
-
-class Clock:
-    now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
