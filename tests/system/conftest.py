@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from firmware_sim.ports import PtyPort
@@ -169,3 +170,56 @@ def home(
 def _sos_online(console: ConsoleClient, device_id: str) -> bool:
     events = console.get("/api/device-events", limit=1000)
     return any(e["device_id"] == device_id and e["kind"] == "device_online" for e in events)
+
+
+@dataclass
+class SerialHome:
+    gateway_id: str
+    device_id: str
+    gateway: GatewayProcess
+    port: PtyPort
+
+
+@pytest.fixture
+def serial_home(
+    tmp_path: Path, broker: Broker, accounts: Accounts, centre: Centre
+) -> Iterator[Callable[..., tuple[SerialHome, Any]]]:
+    """Factory: a gateway process for a new home with one simulated serial device on a pty.
+
+    ``make(device_cls, name, device_heartbeat_s=..., **gateway_settings)`` returns the home
+    and the started device once its heartbeat has been answered; everything is stopped after
+    the test, which fails if the gateway logged a problem.
+    """
+    made: list[tuple[SerialHome, Any]] = []
+
+    def make(
+        device_cls: type[CallButton], name: str, device_heartbeat_s: float = 5.0, **settings: Any
+    ) -> tuple[SerialHome, Any]:
+        number = next(_gateway_numbers)
+        gateway_id, device_id = f"gw-{name}-{number}", f"{name}-{number}-{centre.store}"
+        broker.add_account(gateway_id, accounts.for_gateway(gateway_id))
+        port = PtyPort(tmp_path / f"tty-{name}-{number}")
+        gateway = GatewayProcess(
+            tmp_path,
+            broker,
+            accounts,
+            gateway_id=gateway_id,
+            home_id=f"home-{name}",
+            serial_devices={device_id: str(port.link)},
+            z2m_devices={},
+            **settings,
+        ).start()
+        device = device_cls(port, heartbeat_s=device_heartbeat_s)
+        home = SerialHome(gateway_id, device_id, gateway, port)
+        made.append((home, device))
+        device.start()
+        assert device.link_up.wait(20), gateway.service.tail()
+        return home, device
+
+    yield make
+    for home, device in made:
+        device.stop()
+        home.gateway.stop()
+        home.port.close()
+    for home, _ in made:
+        assert home.gateway.service.problems() == [], home.gateway.service.log_path

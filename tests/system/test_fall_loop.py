@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from firmware_sim.ports import PtyPort
 from firmware_sim.serial_device import Pendant
 
 from edge.serial.payloads import Indicate, KeyKind, Pattern
-from onebox.broker import Broker
 from onebox.net import wait_for
-from onebox.stack import Accounts, GatewayProcess
-from tests.system.conftest import Centre
+from tests.system.conftest import Centre, SerialHome
 
 SISFALL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sisfall"
 WINDOW_S = 3.0
@@ -34,35 +31,10 @@ def recording(trial_id: str) -> np.ndarray:
 
 
 @pytest.fixture
-def pendant(
-    tmp_path: Path, broker: Broker, accounts: Accounts, centre: Centre
-) -> Iterator[tuple[str, Pendant]]:
+def pendant(serial_home: Callable[..., tuple[SerialHome, Pendant]]) -> tuple[str, Pendant]:
     """A gateway with a fall-detection pendant (accelerometer and key) on a pty."""
-    number = next(_numbers)
-    gateway_id = f"gw-fall-{number}-{centre.store}"
-    device_id = f"pendant-{number}-{centre.store}"
-    broker.add_account(gateway_id, accounts.for_gateway(gateway_id))
-    port = PtyPort(tmp_path / "ttyPENDANT0")
-    gateway = GatewayProcess(
-        tmp_path,
-        broker,
-        accounts,
-        gateway_id=gateway_id,
-        home_id="home-fall",
-        serial_devices={device_id: str(port.link)},
-        z2m_devices={},
-        fall_cancel_window_s=WINDOW_S,
-    ).start()
-    device = Pendant(port, heartbeat_s=5)
-    device.start()
-    try:
-        assert device.link_up.wait(20), gateway.service.tail()
-        yield device_id, device
-    finally:
-        device.stop()
-        gateway.stop()
-        port.close()
-    assert gateway.service.problems() == []
+    home, device = serial_home(Pendant, "pendant", fall_cancel_window_s=WINDOW_S)
+    return home.device_id, device
 
 
 def _falls(centre: Centre, device_id: str) -> list[dict[str, object]]:

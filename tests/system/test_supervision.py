@@ -3,66 +3,47 @@ gets "device silent" within two heartbeat intervals."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from firmware_sim.ports import PtyPort
 from firmware_sim.serial_device import CallButton
 
 from onebox.broker import Broker
 from onebox.net import wait_for
 from onebox.stack import Accounts, GatewayProcess
-from tests.system.conftest import Centre
+from tests.system.conftest import Centre, SerialHome
 
 INTERVAL_S = 2.0
 CHECK_PERIOD_S = 1.0  # the gateway's loop looks at its devices once a second
 
 
 def test_silent_call_button_raises_device_silent_within_two_intervals(
-    tmp_path: Path, broker: Broker, accounts: Accounts, centre: Centre
+    serial_home: Callable[..., tuple[SerialHome, CallButton]], centre: Centre
 ) -> None:
-    gateway_id, device_id = f"gw-silent-{centre.store}", f"call-button-silent-{centre.store}"
-    broker.add_account(gateway_id, accounts.for_gateway(gateway_id))
-    port = PtyPort(tmp_path / "ttySILENT0")
-    gateway = GatewayProcess(
-        tmp_path,
-        broker,
-        accounts,
-        gateway_id=gateway_id,
-        home_id="home-silent",
-        serial_devices={device_id: str(port.link)},
-        z2m_devices={},
-        serial_heartbeat_s=INTERVAL_S,
-    ).start()
-    button = CallButton(port, heartbeat_s=INTERVAL_S / 2)
-    button.start()
-    try:
-        assert button.link_up.wait(20), gateway.service.tail()
+    home, button = serial_home(
+        CallButton, "silent", device_heartbeat_s=INTERVAL_S / 2, serial_heartbeat_s=INTERVAL_S
+    )
 
-        def silent_alarms() -> list[dict[str, object]]:
-            return [
-                a
-                for a in centre.console.alarms(limit=1000)
-                if a["device_id"] == device_id and a["kind"] == "device_silent"
-            ]
+    def silent_alarms() -> list[dict[str, object]]:
+        return [
+            a
+            for a in centre.console.alarms(limit=1000)
+            if a["device_id"] == home.device_id and a["kind"] == "device_silent"
+        ]
 
-        # Heartbeats every second: no alarm over several intervals.
-        assert not button.wait_for(lambda: False, 3 * INTERVAL_S)
-        assert silent_alarms() == []
+    # Heartbeats twice an interval: no alarm over several intervals.
+    assert not button.wait_for(lambda: False, 3 * INTERVAL_S)
+    assert silent_alarms() == []
 
-        button.stop()  # the battery dies
-        wait_for(lambda: len(silent_alarms()) == 1, 20, "the device-silent alarm")
-        [alarm] = silent_alarms()
-        assert alarm["priority"] == 5
-        last_heard = datetime.fromisoformat(str(alarm["device_time"]))
-        raised = datetime.fromisoformat(str(alarm["gateway_time"]))
-        delay = (raised - last_heard).total_seconds()
-        assert 2 * INTERVAL_S <= delay <= 2 * INTERVAL_S + CHECK_PERIOD_S + 0.5
-    finally:
-        button.stop()
-        gateway.stop()
-        port.close()
-    assert gateway.service.problems() == []
+    button.stop()  # the battery dies
+    wait_for(lambda: len(silent_alarms()) == 1, 20, "the device-silent alarm")
+    [alarm] = silent_alarms()
+    assert alarm["priority"] == 5
+    last_heard = datetime.fromisoformat(str(alarm["device_time"]))
+    raised = datetime.fromisoformat(str(alarm["gateway_time"]))
+    delay = (raised - last_heard).total_seconds()
+    assert 2 * INTERVAL_S <= delay <= 2 * INTERVAL_S + CHECK_PERIOD_S + 0.5
 
 
 def test_killed_gateway_is_an_alarm_at_the_centre(
