@@ -5,7 +5,7 @@
 const KIND_LABEL = {
   emergency_call: "Emergency call", service_request: "Service request",
   family_call: "Call family", fall: "Fall", inactivity: "Inactivity",
-  device_silent: "Device silent", low_battery: "Low battery",
+  device_silent: "Device silent", gateway_offline: "Gateway offline", low_battery: "Low battery",
 };
 
 const alarms = new Map();
