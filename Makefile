@@ -51,3 +51,9 @@ fall-eval: $(STAMP)
 
 bench-fall: $(STAMP)
 	$(PY) -m bench.fall_detector
+
+# Home detectors (inactivity, night bed exit, wandering) on Ordonez house A: false alarms per
+# day and the delay to an injected collapse.
+.PHONY: home-eval
+home-eval: $(STAMP)
+	$(PY) -m gateway.evaluate_ordonez
