@@ -79,4 +79,26 @@ class FallReported:
     certain: bool
 
 
-EdgeEvent = KeyPressed | BatteryReported | AvailabilityChanged | SamplesReceived | FallReported
+@dataclass(frozen=True, slots=True)
+class SensorChanged:
+    """A home sensor's state: ``kind`` motion / door / exit_door / bed / seat / appliance,
+    ``value`` 1 active (motion seen, door open, bed or seat occupied, appliance on), 0 not.
+
+    Zigbee2MQTT repeats a device's whole state with every report (a battery update carries
+    ``contact`` again), so the same value may come many times; the consumer keeps changes.
+    """
+
+    device: DeviceRef
+    received_at: float
+    kind: str
+    value: int
+
+
+EdgeEvent = (
+    KeyPressed
+    | BatteryReported
+    | AvailabilityChanged
+    | SamplesReceived
+    | FallReported
+    | SensorChanged
+)

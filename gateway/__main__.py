@@ -39,6 +39,7 @@ def main() -> int:
         outbox,
         fall_cancel_window_s=settings.fall_cancel_window_s,
         supervised_s=dict.fromkeys(settings.serial_devices, settings.serial_heartbeat_s),
+        rooms=settings.z2m_rooms,
     )
     uplink = Uplink(
         settings.uplink,

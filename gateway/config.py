@@ -16,7 +16,16 @@ from protocol.topics import validate_gateway_id
 
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 
-Z2mKind = Literal["sos_button", "fall_radar"]
+Z2mKind = Literal[
+    "sos_button",
+    "fall_radar",
+    "motion_sensor",
+    "door_contact",
+    "exit_door_contact",
+    "bed_sensor",
+    "seat_sensor",
+    "smart_plug",
+]
 
 
 class GatewaySettings(BaseSettings):
@@ -40,6 +49,8 @@ class GatewaySettings(BaseSettings):
     z2m_base_topic: str = "zigbee2mqtt"
     # Zigbee2MQTT friendly name -> device kind; the friendly name is the device id.
     z2m_devices: dict[str, Z2mKind] = Field(default_factory=dict)
+    # Zigbee2MQTT friendly name -> room, for the home's sensors (shown with their alarms).
+    z2m_rooms: dict[str, str] = Field(default_factory=dict)
     heartbeat_interval_s: int = Field(default=30, ge=1, le=86_400)
     # Expected heartbeat interval of each serial device; silent for two intervals = offline.
     # One-key call buttons are supervised at minute level: 150 s means offline within 5 min.

@@ -23,11 +23,13 @@ from edge.events import (
     Key,
     KeyPressed,
     SamplesReceived,
+    SensorChanged,
 )
 from edge.serial.link import SerialLink
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway import OutboxError
 from gateway.falls import FallFlow
+from gateway.homewatch import HomeWatch, local_seconds
 from gateway.outbox import Outbox
 from gateway.supervision import DeviceSupervisor
 from gateway.uplink import Uplink
@@ -82,6 +84,8 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         fall_cancel_window_s: float = 30.0,
         supervised_s: dict[str, float] | None = None,
+        rooms: dict[str, str] | None = None,
+        local_time: Callable[[float], float] = local_seconds,
     ) -> None:
         self.falls = FallFlow(
             gateway_id,
@@ -92,6 +96,15 @@ class Gateway:
             prompt=self._prompt,
         )
         self.supervisor = DeviceSupervisor(supervised_s or {}, clock())
+        self.home = HomeWatch(
+            gateway_id,
+            home_id,
+            outbox,
+            rooms=rooms or {},
+            clock=clock,
+            prompt=lambda on, window: self._prompt(None, on, window),
+            local=local_time,
+        )
         self.gateway_id = gateway_id
         self.home_id = home_id
         self.outbox = outbox
@@ -126,6 +139,8 @@ class Gateway:
                 self._prune()
                 next_prune = self._clock() + PRUNE_EVERY_S
             self._supervise()
+            if self.home.tick() and self.uplink is not None:
+                self.uplink.wake()
             if item is _IDLE:
                 continue
             try:
@@ -199,6 +214,9 @@ class Gateway:
         elif isinstance(item, SamplesReceived):
             if self.falls.on_samples(item) and self.uplink is not None:
                 self.uplink.wake()
+        elif isinstance(item, SensorChanged):
+            if self.home.on_sensor(item) and self.uplink is not None:
+                self.uplink.wake()
         elif isinstance(item, FallReported):
             self.falls.on_report(item)
             if self.uplink is not None:
@@ -218,7 +236,7 @@ class Gateway:
                 stage = AckStage.AT_CENTRE if earlier.delivered_at else AckStage.RECEIVED
                 self._answer_device(device.device_id, press.frame_seq, stage)
                 return
-        if self._cancels_a_fall(press):
+        if self._answers_a_prompt(press):
             return
         kind = ALARM_OF_KEY[press.key]
         alarm = AlarmMessage(
@@ -254,17 +272,25 @@ class Gateway:
         if self.uplink is not None:
             self.uplink.wake()
 
-    def _cancels_a_fall(self, press: KeyPressed) -> bool:
-        """A press during a possible fall's prompt means "I'm all right", not "help"."""
+    def _answers_a_prompt(self, press: KeyPressed) -> bool:
+        """A press during a prompt (a possible fall, or an inactivity pre-warning) means
+        "I'm all right", not "help". Every press is also a sign of life for the home."""
         cancelled = self.falls.cancel_by_press(press.device.device_id)
-        if cancelled is None:
-            return False
+        if cancelled is not None:
+            self._record_answer(press, "fall_cancelled", {"alarm_id": cancelled})
+            return True
+        if self.home.on_press(press):
+            self._record_answer(press, "inactivity_answered", {})
+            return True
+        return False
+
+    def _record_answer(self, press: KeyPressed, kind: str, detail: dict[str, str]) -> None:
         event = EventMessage(
             gateway_id=self.gateway_id,
             device_id=press.device.device_id,
             device_time=_utc(press.occurred_at),
             gateway_time=_utc(press.received_at),
-            body=EventBody(kind="fall_cancelled", detail={"alarm_id": cancelled}),
+            body=EventBody(kind=kind, detail=detail),
         )
         # Through the outbox, with the press's sequence number: the record reaches the centre,
         # and the device's repeats of this press are recognised as repeats, not new calls.
@@ -281,12 +307,12 @@ class Gateway:
             self._answer_device(press.device.device_id, press.frame_seq, AckStage.RECEIVED)
         if self.uplink is not None:
             self.uplink.wake()
-        return True
 
-    def _prompt(self, device: DeviceRef | None, on: bool) -> None:
+    def _prompt(self, device: DeviceRef | None, on: bool, duration_s: float | None = None) -> None:
         """Buzz the "are you all right?" prompt on a device, or on every serial device."""
         pattern = Pattern.PROMPT if on else Pattern.OFF
-        duration = round(self.falls.cancel_window_s) if on else 0
+        window = self.falls.cancel_window_s if duration_s is None else duration_s
+        duration = round(window) if on else 0
         targets = [device.device_id] if device is not None else list(self.serial_links)
         for device_id in targets:
             link = self.serial_links.get(device_id)

@@ -54,6 +54,8 @@ class AlarmKind(StrEnum):
     INACTIVITY = "inactivity"
     DEVICE_SILENT = "device_silent"  # radio test transmission missing
     GATEWAY_OFFLINE = "gateway_offline"  # the whole home is unprotected (raised by the centre)
+    NIGHT_BED_EXIT = "night_bed_exit"  # out of bed at night and not back
+    WANDERING = "wandering"  # out of the front door at night and not back
     LOW_BATTERY = "low_battery"
 
 
@@ -62,6 +64,8 @@ DEFAULT_PRIORITY: dict[AlarmKind, int] = {
     AlarmKind.EMERGENCY_CALL: 0,
     AlarmKind.FALL: 0,
     AlarmKind.INACTIVITY: 1,
+    AlarmKind.WANDERING: 1,
+    AlarmKind.NIGHT_BED_EXIT: 2,
     AlarmKind.FAMILY_CALL: 4,
     AlarmKind.GATEWAY_OFFLINE: 3,
     AlarmKind.DEVICE_SILENT: 5,
@@ -106,6 +110,8 @@ class AlarmBody(_Strict):
     origin: Origin
     battery_percent: int | None = Field(default=None, ge=0, le=100)
     trace: AccelTrace | None = None
+    # What a home detector saw, for the operator (e.g. since when nothing has moved).
+    detail: dict[str, Scalar] = Field(default_factory=dict, max_length=32)
 
 
 class EventBody(_Strict):

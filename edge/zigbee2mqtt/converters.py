@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.errors import PayloadError
-from edge.events import BatteryReported, DeviceRef, EdgeEvent, FallReported, Key, KeyPressed
+from edge.events import (
+    BatteryReported,
+    DeviceRef,
+    EdgeEvent,
+    FallReported,
+    Key,
+    KeyPressed,
+    SensorChanged,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +79,58 @@ def fall_radar(device: DeviceRef, payload: Mapping[str, Any], now: float) -> lis
     return [Problem("bad_value", f"fall_down_status {status!r}")]
 
 
+def _binary(
+    device: DeviceRef, payload: Mapping[str, Any], now: float, key: str, kind: str, invert: bool
+) -> list[Decoded]:
+    events = _battery(device, payload, now)
+    value = payload.get(key)
+    if value is None:
+        return events
+    if not isinstance(value, bool):
+        return [*events, Problem("bad_value", f"{key} {value!r} is not a boolean")]
+    active = value != invert
+    return [*events, SensorChanged(device, now, kind, int(active))]
+
+
+def motion_sensor(device: DeviceRef, payload: Mapping[str, Any], now: float) -> list[Decoded]:
+    """PIR (e.g. Aqara RTCGQ11LM): ``occupancy`` true when motion is seen."""
+    return _binary(device, payload, now, "occupancy", "motion", invert=False)
+
+
+def _contact(kind: str) -> Converter:
+    def convert(device: DeviceRef, payload: Mapping[str, Any], now: float) -> list[Decoded]:
+        # Quirk: ``contact: true`` means the magnet is near, i.e. the door is CLOSED.
+        return _binary(device, payload, now, "contact", kind, invert=True)
+
+    convert.__doc__ = f"Door contact (e.g. Aqara MCCGQ11LM) as a {kind}: contact false = open."
+    return convert
+
+
+def _occupancy(kind: str) -> Converter:
+    def convert(device: DeviceRef, payload: Mapping[str, Any], now: float) -> list[Decoded]:
+        return _binary(device, payload, now, "occupancy", kind, invert=False)
+
+    convert.__doc__ = f"Pressure mat reporting ``occupancy`` as a {kind} sensor."
+    return convert
+
+
+def smart_plug(device: DeviceRef, payload: Mapping[str, Any], now: float) -> list[Decoded]:
+    """A plug in front of an appliance: ``state`` ON / OFF."""
+    state = payload.get("state")
+    if state is None:
+        return []
+    if state not in ("ON", "OFF"):
+        return [Problem("bad_value", f"state {state!r}")]
+    return [SensorChanged(device, now, "appliance", int(state == "ON"))]
+
+
 CONVERTERS: dict[str, Converter] = {
+    "motion_sensor": motion_sensor,
+    "door_contact": _contact("door"),
+    "exit_door_contact": _contact("exit_door"),
+    "bed_sensor": _occupancy("bed"),
+    "seat_sensor": _occupancy("seat"),
+    "smart_plug": smart_plug,
     "sos_button": sos_button,
     "fall_radar": fall_radar,
 }

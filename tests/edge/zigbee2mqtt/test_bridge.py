@@ -228,10 +228,10 @@ def test_custom_base_topic(recorder: EventRecorder) -> None:
 
 
 def test_a_device_kind_without_converter_is_refused_at_construction() -> None:
-    with pytest.raises(ValueError, match="door_contact"):
+    with pytest.raises(ValueError, match="toaster"):
         Zigbee2MqttBridge(
             BrokerEndpoint("127.0.0.1", 1, "u", "p"),
-            {"door": DeviceRef("door-1", "door_contact", "zigbee2mqtt")},
+            {"toaster": DeviceRef("toaster-1", "toaster", "zigbee2mqtt")},
             EventRecorder(),
             client_id="test-bridge-3",
         )

@@ -1,0 +1,141 @@
+"""The home's sensors watched for silent emergencies: inactivity, night bed-exit, wandering.
+
+Zigbee2MQTT sensors become :class:`~gateway.detect.home_events.SensorEvent` (changes only:
+Zigbee2MQTT repeats the whole state with every report, and a door contact re-reporting
+"closed" with its battery level is not somebody moving). Key presses count as signs of life
+too. The detectors work in the home's local time; the gateway's clock is converted here.
+
+Unusual inactivity warns the resident first: when the detector's pre-warning falls due, every
+serial device of the home buzzes, and a key press means "I'm all right" (the detector, fed
+that press, cancels). Detector alarms go to the outbox like any other alarm.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from edge.events import KeyPressed, SensorChanged
+from gateway.detect.home import HomeMonitor
+from gateway.detect.home_events import HomeAlarm, SensorEvent, SensorKind
+from gateway.detect.inactivity import InactivityDetector
+from gateway.outbox import Outbox
+from protocol import AlarmBody, AlarmKind, AlarmMessage, Channel, Origin, encode
+from protocol.messages import DEFAULT_PRIORITY
+
+log = logging.getLogger(__name__)
+ALARM_OF = {
+    "inactivity": AlarmKind.INACTIVITY,
+    "night_bed_exit": AlarmKind.NIGHT_BED_EXIT,
+    "wandering": AlarmKind.WANDERING,
+}
+
+
+def local_seconds(ts: float) -> float:
+    """Unix time -> the home's local wall-clock time in seconds, read as UTC (detector time)."""
+    return ts + time.localtime(ts).tm_gmtoff
+
+
+class HomeWatch:
+    def __init__(
+        self,
+        gateway_id: str,
+        home_id: str,
+        outbox: Outbox,
+        *,
+        rooms: dict[str, str],
+        clock: Callable[[], float],
+        prompt: Callable[[bool, int], None],
+        local: Callable[[float], float] = local_seconds,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.home_id = home_id
+        self.outbox = outbox
+        self.monitor = HomeMonitor()
+        self._rooms = rooms
+        self._clock = clock
+        self._prompt = prompt
+        self._local = local
+        self._values: dict[str, int] = {}
+        self._prompted_for: float | None = None  # the pre-warning time we buzzed for
+
+    @property
+    def _inactivity(self) -> InactivityDetector | None:
+        return next((d for d in self.monitor.detectors if isinstance(d, InactivityDetector)), None)
+
+    def on_sensor(self, change: SensorChanged) -> list[str]:
+        device_id = change.device.device_id
+        if self._values.get(device_id) == change.value:
+            return []  # a repeated report, not a change
+        self._values[device_id] = change.value
+        event = SensorEvent(
+            self._local(change.received_at),
+            device_id,
+            SensorKind(change.kind),
+            self._rooms.get(device_id, ""),
+            change.value,
+        )
+        return self._raise(self.monitor.feed(event))
+
+    def on_press(self, press: KeyPressed) -> bool:
+        """Feed a press as a sign of life; True if it answered an inactivity prompt."""
+        answered = self.prompting
+        event = SensorEvent(
+            self._local(press.received_at), press.device.device_id, SensorKind.MOTION, "", 1
+        )
+        self._raise(self.monitor.feed(event))
+        if answered:
+            self._prompted_for = None
+            self._prompt(False, 0)
+            log.info("inactivity pre-warning answered by a key press")
+        return answered
+
+    @property
+    def prompting(self) -> bool:
+        detector = self._inactivity
+        return (
+            self._prompted_for is not None
+            and detector is not None
+            and detector.prewarn_at == self._prompted_for
+        )
+
+    def tick(self) -> list[str]:
+        """Advance the detectors to now; buzz a pre-warning that has fallen due."""
+        now = self._local(self._clock())
+        raised = self._raise(self.monitor.advance(now))
+        detector = self._inactivity
+        due = detector.prewarn_at if detector is not None else None
+        if due is not None and due <= now and self._prompted_for != due:
+            self._prompted_for = due
+            window = round(detector.config.prewarn_s) if detector is not None else 0
+            self._prompt(True, window)
+            log.info("inactivity pre-warning: prompting the resident")
+        return raised
+
+    def _raise(self, alarms: list[HomeAlarm]) -> list[str]:
+        raised = []
+        for alarm in alarms:
+            kind = ALARM_OF.get(alarm.type)
+            if kind is None:
+                log.warning("no alarm kind for home detector output %r", alarm.type)
+                continue
+            now = self._clock()
+            message = AlarmMessage(
+                gateway_id=self.gateway_id,
+                gateway_time=datetime.fromtimestamp(now, UTC),
+                body=AlarmBody(
+                    kind=kind,
+                    priority=DEFAULT_PRIORITY[kind],
+                    home_id=self.home_id,
+                    origin=Origin(transport="gateway", device_kind="home_monitor"),
+                    detail=dict(alarm.detail),
+                ),
+            )
+            self.outbox.add(message.id, Channel.ALARM.value, encode(message), now)
+            log.warning("%s alarm %s for %s", alarm.type, message.id, self.home_id)
+            raised.append(message.id)
+        if raised:
+            self._prompted_for = None
+        return raised

@@ -1,0 +1,99 @@
+"""The home's sensors through the live gateway: Zigbee2MQTT reports in, home alarms out,
+and the inactivity pre-warning answered with a key press. The gateway's clock is the home's
+local time here (``local_time`` is the identity)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.events import DeviceRef, Key, KeyPressed, SensorChanged
+from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
+from gateway.outbox import Outbox
+from gateway.service import Gateway
+from protocol import decode_uplink
+from tests.gateway.stubs import Clock, StubLink
+
+BUTTON = DeviceRef("call-button-1", "call_button", "serial")
+HALL_PIR = DeviceRef("hall-pir", "motion_sensor", "zigbee2mqtt")
+BATH_DOOR = DeviceRef("bath-door", "door_contact", "zigbee2mqtt")
+BED = DeviceRef("bed", "bed_sensor", "zigbee2mqtt")
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> tuple[Gateway, StubLink, Clock]:
+    clock = Clock(at("2026-11-23 12:00:00"))
+    gateway = Gateway(
+        "gw-1",
+        "home-1",
+        Outbox(tmp_path / "o.sqlite3"),
+        clock=clock,
+        rooms={"hall-pir": "hall", "bath-door": "bathroom", "bed": "bedroom"},
+        local_time=lambda t: t,
+    )
+    link = StubLink()
+    gateway.serial_links[BUTTON.device_id] = link  # type: ignore[assignment]
+    return gateway, link, clock
+
+
+def run_until(gateway: Gateway, clock: Clock, until: float, step: float = 60.0) -> None:
+    """The gateway's loop ticks about once a second; once a minute is enough here."""
+    while clock.now < until:
+        clock.now = min(until, clock.now + step)
+        gateway.home.tick()
+
+
+def sent(gateway: Gateway, clock: Clock) -> list[Any]:
+    return [
+        decode_uplink(f"eldercare/v1/gw-1/up/{i.channel}", i.payload)
+        for i in gateway.outbox.due(clock.now + 1)
+    ]
+
+
+def test_repeated_reports_are_not_signs_of_life(rig: Any) -> None:
+    gateway, link, clock = rig
+    gateway.handle(SensorChanged(HALL_PIR, clock.now, "motion", 1))
+    gateway.handle(SensorChanged(HALL_PIR, clock.now + 60, "motion", 0))
+    # The bathroom door contact re-reports "closed" with its battery every 20 minutes.
+    for minute in range(20, 6 * 60, 20):
+        run_until(gateway, clock, at("2026-11-23 12:00:00") + minute * 60)
+        gateway.handle(SensorChanged(BATH_DOOR, clock.now, "door", 0))
+    kinds = [m.body.kind for m in sent(gateway, clock) if m.type == "alarm"]
+    assert kinds == ["inactivity"]  # the collapse at noon is not hidden by the door's reports
+    assert Indicate(Pattern.PROMPT, Pattern.PROMPT, 600) in link.sent  # pre-warned first
+
+
+def test_key_press_answers_the_prewarning(rig: Any) -> None:
+    gateway, link, clock = rig
+    gateway.handle(SensorChanged(HALL_PIR, clock.now, "motion", 1))
+    gateway.handle(SensorChanged(HALL_PIR, clock.now + 60, "motion", 0))
+    while Indicate(Pattern.PROMPT, Pattern.PROMPT, 600) not in link.sent:
+        run_until(gateway, clock, clock.now + 60)
+        assert clock.now < at("2026-11-24 00:00:00"), "no pre-warning within 12 h"
+    clock.now += 120
+    gateway.handle(KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now, frame_seq=9))
+    run_until(gateway, clock, clock.now + 15 * 60)
+    messages = sent(gateway, clock)
+    assert [(m.type, m.body.kind) for m in messages] == [("event", "inactivity_answered")]
+    assert Indicate(Pattern.OFF, Pattern.OFF, 0) in link.sent
+    assert Ack(9, AckStage.RECEIVED) in link.sent
+
+
+def test_out_of_bed_at_night_from_zigbee_reports(rig: Any) -> None:
+    gateway, _, clock = rig
+    clock.now = at("2026-11-23 23:00:00")
+    gateway.handle(SensorChanged(BED, clock.now, "bed", 1))
+    clock.now = at("2026-11-24 02:00:00")
+    gateway.handle(SensorChanged(BED, clock.now, "bed", 0))
+    run_until(gateway, clock, at("2026-11-24 02:50:00"))
+    [alarm] = [m for m in sent(gateway, clock) if m.type == "alarm"]
+    assert alarm.body.kind == "night_bed_exit"
+    assert alarm.body.priority == 2
+    assert alarm.body.origin.device_kind == "home_monitor"
