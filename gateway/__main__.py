@@ -14,6 +14,7 @@ from edge.serial.link import SerialLink
 from edge.zigbee2mqtt.bridge import Zigbee2MqttBridge
 from gateway import GatewayError
 from gateway.config import GatewaySettings
+from gateway.detect.checkin import CheckinConfig
 from gateway.outbox import Outbox
 from gateway.service import Gateway
 from gateway.uplink import Uplink
@@ -40,6 +41,7 @@ def main() -> int:
         fall_cancel_window_s=settings.fall_cancel_window_s,
         supervised_s=dict.fromkeys(settings.serial_devices, settings.serial_heartbeat_s),
         rooms=settings.z2m_rooms,
+        checkin=CheckinConfig(due=settings.checkin_due) if settings.checkin_due else None,
     )
     uplink = Uplink(
         settings.uplink,

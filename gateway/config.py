@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,9 @@ class GatewaySettings(BaseSettings):
     # Expected heartbeat interval of each serial device; silent for two intervals = offline.
     # One-key call buttons are supervised at minute level: 150 s means offline within 5 min.
     serial_heartbeat_s: float = Field(default=150.0, ge=1, le=86_400)
+    # Daily check-in: the resident presses a key by this local time (HH:MM) each day; off if
+    # unset. A reminder buzzes 30 min before; 15 min after, a missed check-in is an alarm.
+    checkin_due: time | None = None
     # A detected fall is held this long so the resident can cancel it with a key press.
     fall_cancel_window_s: float = Field(default=30.0, ge=0, le=300)
     # Social-alarm practice: resend an unanswered alarm after 5-20 s.

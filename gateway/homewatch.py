@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from edge.events import KeyPressed, SensorChanged
+from gateway.detect.checkin import CheckinConfig, CheckinPressed, DailyCheckin
 from gateway.detect.home import HomeMonitor
 from gateway.detect.home_events import HomeAlarm, SensorEvent, SensorKind
 from gateway.detect.inactivity import InactivityDetector
@@ -30,6 +31,7 @@ ALARM_OF = {
     "inactivity": AlarmKind.INACTIVITY,
     "night_bed_exit": AlarmKind.NIGHT_BED_EXIT,
     "wandering": AlarmKind.WANDERING,
+    "missed_checkin": AlarmKind.MISSED_CHECKIN,
 }
 
 
@@ -49,6 +51,7 @@ class HomeWatch:
         clock: Callable[[], float],
         prompt: Callable[[bool, int], None],
         local: Callable[[float], float] = local_seconds,
+        checkin: CheckinConfig | None = None,
     ) -> None:
         self.gateway_id = gateway_id
         self.home_id = home_id
@@ -60,6 +63,8 @@ class HomeWatch:
         self._local = local
         self._values: dict[str, int] = {}
         self._prompted_for: float | None = None  # the pre-warning time we buzzed for
+        self.checkin = DailyCheckin(checkin) if checkin is not None else None
+        self._checkin_reminded = False  # a check-in reminder is buzzing
 
     @property
     def _inactivity(self) -> InactivityDetector | None:
@@ -80,16 +85,19 @@ class HomeWatch:
         return self._raise(self.monitor.feed(event))
 
     def on_press(self, press: KeyPressed) -> bool:
-        """Feed a press as a sign of life; True if it answered an inactivity prompt."""
-        answered = self.prompting
-        event = SensorEvent(
-            self._local(press.received_at), press.device.device_id, SensorKind.MOTION, "", 1
-        )
+        """Feed a press as a sign of life (and as the day's check-in); True if it answered a
+        prompt (an inactivity pre-warning or a check-in reminder): "I'm all right"."""
+        answered = self.prompting or self._checkin_reminded
+        local = self._local(press.received_at)
+        event = SensorEvent(local, press.device.device_id, SensorKind.MOTION, "", 1)
         self._raise(self.monitor.feed(event))
+        if self.checkin is not None:
+            self._raise(self.checkin.feed(CheckinPressed(local, press.device.device_id)))
         if answered:
             self._prompted_for = None
+            self._checkin_reminded = False
             self._prompt(False, 0)
-            log.info("inactivity pre-warning answered by a key press")
+            log.info("prompt answered by a key press")
         return answered
 
     @property
@@ -105,6 +113,8 @@ class HomeWatch:
         """Advance the detectors to now; buzz a pre-warning that has fallen due."""
         now = self._local(self._clock())
         raised = self._raise(self.monitor.advance(now))
+        if self.checkin is not None:
+            raised += self._raise(self.checkin.advance(now))
         detector = self._inactivity
         due = detector.prewarn_at if detector is not None else None
         if due is not None and due <= now and self._prompted_for != due:
@@ -117,6 +127,17 @@ class HomeWatch:
     def _raise(self, alarms: list[HomeAlarm]) -> list[str]:
         raised = []
         for alarm in alarms:
+            if alarm.type == "checkin_reminder":  # for the resident, not the centre
+                self._checkin_reminded = True
+                self._prompt(
+                    True, round(self.checkin.config.reminder_before_s) if self.checkin else 0
+                )
+                continue
+            if alarm.type == "checkin_late":
+                log.info("late check-in: %s", alarm.detail)
+                continue
+            if alarm.type == "missed_checkin":
+                self._checkin_reminded = False
             kind = ALARM_OF.get(alarm.type)
             if kind is None:
                 log.warning("no alarm kind for home detector output %r", alarm.type)

@@ -28,6 +28,7 @@ from edge.events import (
 from edge.serial.link import SerialLink
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway import OutboxError
+from gateway.detect.checkin import CheckinConfig
 from gateway.falls import FallFlow
 from gateway.homewatch import HomeWatch, local_seconds
 from gateway.outbox import Outbox
@@ -86,6 +87,7 @@ class Gateway:
         supervised_s: dict[str, float] | None = None,
         rooms: dict[str, str] | None = None,
         local_time: Callable[[float], float] = local_seconds,
+        checkin: CheckinConfig | None = None,
     ) -> None:
         self.falls = FallFlow(
             gateway_id,
@@ -104,6 +106,7 @@ class Gateway:
             clock=clock,
             prompt=lambda on, window: self._prompt(None, on, window),
             local=local_time,
+            checkin=checkin,
         )
         self.gateway_id = gateway_id
         self.home_id = home_id
@@ -280,7 +283,7 @@ class Gateway:
             self._record_answer(press, "fall_cancelled", {"alarm_id": cancelled})
             return True
         if self.home.on_press(press):
-            self._record_answer(press, "inactivity_answered", {})
+            self._record_answer(press, "prompt_answered", {})
             return True
         return False
 

@@ -56,6 +56,7 @@ class AlarmKind(StrEnum):
     GATEWAY_OFFLINE = "gateway_offline"  # the whole home is unprotected (raised by the centre)
     NIGHT_BED_EXIT = "night_bed_exit"  # out of bed at night and not back
     WANDERING = "wandering"  # out of the front door at night and not back
+    MISSED_CHECKIN = "missed_checkin"  # no "I'm OK" press by the agreed time
     LOW_BATTERY = "low_battery"
 
 
@@ -66,6 +67,7 @@ DEFAULT_PRIORITY: dict[AlarmKind, int] = {
     AlarmKind.INACTIVITY: 1,
     AlarmKind.WANDERING: 1,
     AlarmKind.NIGHT_BED_EXIT: 2,
+    AlarmKind.MISSED_CHECKIN: 3,
     AlarmKind.FAMILY_CALL: 4,
     AlarmKind.GATEWAY_OFFLINE: 3,
     AlarmKind.DEVICE_SILENT: 5,

@@ -4,7 +4,7 @@ local time here (``local_time`` is the identity)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from edge.events import DeviceRef, Key, KeyPressed, SensorChanged
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
+from gateway.detect.checkin import CheckinConfig
 from gateway.outbox import Outbox
 from gateway.service import Gateway
 from protocol import decode_uplink
@@ -81,7 +82,7 @@ def test_key_press_answers_the_prewarning(rig: Any) -> None:
     gateway.handle(KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now, frame_seq=9))
     run_until(gateway, clock, clock.now + 15 * 60)
     messages = sent(gateway, clock)
-    assert [(m.type, m.body.kind) for m in messages] == [("event", "inactivity_answered")]
+    assert [(m.type, m.body.kind) for m in messages] == [("event", "prompt_answered")]
     assert Indicate(Pattern.OFF, Pattern.OFF, 0) in link.sent
     assert Ack(9, AckStage.RECEIVED) in link.sent
 
@@ -97,3 +98,38 @@ def test_out_of_bed_at_night_from_zigbee_reports(rig: Any) -> None:
     assert alarm.body.kind == "night_bed_exit"
     assert alarm.body.priority == 2
     assert alarm.body.origin.device_kind == "home_monitor"
+
+
+@pytest.fixture
+def checkin_rig(tmp_path: Path) -> tuple[Gateway, StubLink, Clock]:
+    clock = Clock(at("2026-11-23 08:00:00"))
+    gateway = Gateway(
+        "gw-1",
+        "home-1",
+        Outbox(tmp_path / "o.sqlite3"),
+        clock=clock,
+        local_time=lambda t: t,
+        checkin=CheckinConfig(due=time(10, 0)),
+    )
+    link = StubLink()
+    gateway.serial_links[BUTTON.device_id] = link  # type: ignore[assignment]
+    gateway.home.tick()  # the watch starts before the day's reminder
+    return gateway, link, clock
+
+
+def test_missed_checkin_is_reminded_then_alarmed(checkin_rig: Any) -> None:
+    gateway, link, clock = checkin_rig
+    run_until(gateway, clock, at("2026-11-23 09:31:00"))
+    assert Indicate(Pattern.PROMPT, Pattern.PROMPT, 1800) in link.sent  # reminded at 09:30
+    assert sent(gateway, clock) == []
+    run_until(gateway, clock, at("2026-11-23 10:16:00"))
+    assert [m.body.kind for m in sent(gateway, clock)] == ["missed_checkin"]
+
+
+def test_press_after_the_reminder_is_the_checkin_not_an_emergency(checkin_rig: Any) -> None:
+    gateway, link, clock = checkin_rig
+    run_until(gateway, clock, at("2026-11-23 09:40:00"))
+    gateway.handle(KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now, frame_seq=4))
+    run_until(gateway, clock, at("2026-11-23 12:00:00"))
+    assert [(m.type, m.body.kind) for m in sent(gateway, clock)] == [("event", "prompt_answered")]
+    assert Indicate(Pattern.OFF, Pattern.OFF, 0) in link.sent

@@ -6,7 +6,7 @@ const KIND_LABEL = {
   emergency_call: "Emergency call", service_request: "Service request",
   family_call: "Call family", fall: "Fall", inactivity: "Inactivity",
   device_silent: "Device silent", gateway_offline: "Gateway offline", low_battery: "Low battery",
-  night_bed_exit: "Out of bed at night", wandering: "Wandering",
+  night_bed_exit: "Out of bed at night", wandering: "Wandering", missed_checkin: "Missed check-in",
 };
 
 const alarms = new Map();
