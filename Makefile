@@ -57,3 +57,9 @@ bench-fall: $(STAMP)
 .PHONY: home-eval
 home-eval: $(STAMP)
 	$(PY) -m gateway.evaluate_ordonez
+
+# Bed vital signs on synthetic nights: heart/respiration rate error, coverage, apnoea alarms,
+# against a zero-crossing baseline.
+.PHONY: bench-vitals
+bench-vitals: $(STAMP)
+	$(PY) -m bench.vitals
