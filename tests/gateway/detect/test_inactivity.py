@@ -18,44 +18,17 @@ from hypothesis import strategies as st
 
 from gateway.detect.home_events import HomeAlarm, SensorEvent, SensorKind, parse_local
 from gateway.detect.inactivity import InactivityConfig, InactivityDetector
+from gateway.evaluate_ordonez import collapse_cuts, load_events
 
 ORDONEZ = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "ordonez_a"
 HOUR = 3600.0
 DAY = 86400.0
 
-# Ordonez sensor type (and location, for the front door) -> neutral kind.
-ORDONEZ_KINDS = {
-    "PIR": SensorKind.MOTION,
-    "Magnetic": SensorKind.DOOR,
-    "Pressure": SensorKind.SEAT,
-    "Electric": SensorKind.APPLIANCE,
-    "Flush": SensorKind.APPLIANCE,
-}
-
-
-def _ordonez_kind(location: str, sensor_type: str) -> SensorKind:
-    if location == "Maindoor":
-        return SensorKind.EXIT_DOOR
-    if location == "Bed":
-        return SensorKind.BED
-    return ORDONEZ_KINDS[sensor_type]
-
 
 @cache
 def ordonez_events() -> tuple[SensorEvent, ...]:
-    """Each interval of house A as an activation at its start and a deactivation at its end."""
-    path = ORDONEZ / "OrdonezA_Sensors.txt"
-    assert path.is_file(), f"Ordonez data missing: {path}"
-    events: list[SensorEvent] = []
-    for line in path.read_text(encoding="utf-8").splitlines()[2:]:
-        cells = [cell.strip() for cell in line.split("\t") if cell.strip()]
-        if not cells:
-            continue
-        start, end, location, sensor_type, room = cells
-        kind = _ordonez_kind(location, sensor_type)
-        events.append(SensorEvent(parse_local(start), location, kind, room, 1))
-        events.append(SensorEvent(parse_local(end), location, kind, room, 0))
-    return tuple(sorted(events, key=lambda e: (e.time, -e.value)))
+    """House A through the official conversion (gateway/evaluate_ordonez.py)."""
+    return tuple(load_events())
 
 
 def run(
@@ -75,22 +48,14 @@ def false_alarms_per_day(config: InactivityConfig | None = None) -> tuple[int, f
 
 
 def collapse_delays(config: InactivityConfig | None = None) -> list[float]:
-    """Delay to the first alarm after each injected collapse (12 h if none)."""
+    """Delay to the first alarm after each injected collapse (12 h if none), at the official
+    cut points."""
     events = ordonez_events()
-    first_day = events[0].time // DAY * DAY
     delays = []
-    for day in range(2, 15):
-        for hour in (10, 15):
-            cut = first_day + day * DAY + hour * HOUR
-            before = [e for e in events if e.time < cut]
-            if len(before) == len(events):
-                continue
-            active = any(e.time >= cut - 1800 for e in before)
-            left = any(e.kind is SensorKind.EXIT_DOOR and e.time >= cut - HOUR for e in before)
-            if not active or left:
-                continue
-            after = [a.time - cut for a in run(before, cut + 12 * HOUR, config) if a.time >= cut]
-            delays.append(min(after, default=12 * HOUR))
+    for cut in collapse_cuts(events):
+        before = [e for e in events if e.time < cut]
+        after = [a.time - cut for a in run(before, cut + 12 * HOUR, config) if a.time >= cut]
+        delays.append(min(after, default=12 * HOUR))
     return delays
 
 
