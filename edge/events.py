@@ -72,11 +72,13 @@ class SamplesReceived:
 
 @dataclass(frozen=True, slots=True)
 class FallReported:
-    """A device that detects falls itself (a fall radar): ``certain`` False for "maybe"."""
+    """A device that detects falls itself (a fall radar): ``certain`` False for "maybe";
+    ``cleared`` when it reports no fall any more (so a later report is news again)."""
 
     device: DeviceRef
     received_at: float
     certain: bool
+    cleared: bool = False
 
 
 @dataclass(frozen=True, slots=True)

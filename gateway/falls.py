@@ -31,7 +31,6 @@ from protocol.messages import DEFAULT_PRIORITY, MAX_TRACE_SAMPLES, AccelTrace
 log = logging.getLogger(__name__)
 TRACE_BEFORE_S = 2.0  # trace starts this long before the impact, ends at the decision
 KEEP_RAW_S = 10.0  # raw samples kept per wearer for the trace
-RADAR_EPISODE_S = 300.0  # a radar repeating "fall" within this is the same fall
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class FallFlow:
         self._raw: dict[str, deque[tuple[float, tuple[float, float, float]]]] = {}
         self._clock_offset: dict[str, float] = {}  # gateway time minus device time
         self.held: dict[str, HeldFall] = {}  # by the id of the device that detected it
-        self._radar_raised: dict[str, float] = {}
+        self._radar_status: dict[str, str] = {}  # last none / maybe / fall per radar
 
     def on_samples(self, batch: SamplesReceived) -> list[str]:
         """Run the wearer's detector; returns the ids of fall alarms raised (held)."""
@@ -76,8 +75,6 @@ class FallFlow:
         self._clock_offset[device_id] = batch.received_at - float(t[-1])
         raw = self._raw.setdefault(device_id, deque())
         raw.extend(zip(batch.t_s, batch.acc_g, strict=True))
-        while raw and raw[0][0] < t[-1] - KEEP_RAW_S:
-            raw.popleft()
         stream = self._wearers.setdefault(device_id, WearerStream())
         try:
             events = stream.feed(t, acc)
@@ -93,25 +90,42 @@ class FallFlow:
             alarm_id = self._raise_wearable(batch.device, event)
             if alarm_id is not None:
                 raised.append(alarm_id)
+        # Trim only now: a decision completed by this batch needs the samples before it.
+        while raw and raw[0][0] < t[-1] - KEEP_RAW_S:
+            raw.popleft()
         return raised
 
     def on_report(self, report: FallReported) -> str | None:
-        """A radar's own decision: ``maybe`` is held for cancelling, ``certain`` goes now."""
+        """A radar's own decision, acted on when its status changes (Zigbee2MQTT repeats the
+        state with every message): ``maybe`` is held for cancelling, ``fall`` goes now,
+        releasing a held ``maybe`` or, if that was cancelled or never came, raising anew."""
         device_id = report.device.device_id
-        held = self.held.get(device_id)
+        status = "none" if report.cleared else ("fall" if report.certain else "maybe")
+        if self._radar_status.get(device_id) == status:
+            return None
+        self._radar_status[device_id] = status
+        if status == "none":
+            return None
         now = self._clock()
-        if held is not None and now < held.until:
-            if report.certain:
+        self._forget_expired(now)
+        held = self.held.get(device_id)
+        if held is not None:
+            if status == "fall":
                 self.outbox.release(held.alarm_id, now)
                 del self.held[device_id]
                 self._prompt(None, False)
             return held.alarm_id
-        last = self._radar_raised.get(device_id)
-        if last is not None and now - last < RADAR_EPISODE_S:
-            return None  # Zigbee2MQTT repeats the state on every message: the same fall
-        self._radar_raised[device_id] = now
         alarm = self._alarm(report.device, datetime.fromtimestamp(report.received_at, UTC), None)
-        return self._commit(alarm, report.device, hold=not report.certain)
+        return self._commit(alarm, report.device, hold=status == "maybe")
+
+    def release_all(self) -> None:
+        """The resident called for help: every held fall goes to the centre now."""
+        now = self._clock()
+        for held in list(self.held.values()):
+            self.outbox.release(held.alarm_id, now)
+            self._prompt(held.device if held.device.transport == "serial" else None, False)
+            log.info("possible fall %s released by an emergency call", held.alarm_id)
+        self.held.clear()
 
     def cancel_by_press(self, device_id: str) -> str | None:
         """A key press during a hold: the resident is all right. Returns the cancelled id."""
@@ -146,9 +160,12 @@ class FallFlow:
         ]
         # A fast sensor gives more samples than an alarm may carry: thin the trace evenly
         # (an alarm that fails validation would be a lost fall).
-        step = -(-len(rows) // MAX_TRACE_SAMPLES)
-        rows = rows[::step]
-        trace = AccelTrace(t_s=[round(t, 4) for t, _ in rows], g=[xyz for _, xyz in rows])
+        rows = rows[:: max(1, -(-len(rows) // MAX_TRACE_SAMPLES))]
+        trace = (
+            AccelTrace(t_s=[round(t, 4) for t, _ in rows], g=[xyz for _, xyz in rows])
+            if rows
+            else None  # e.g. the samples around the impact were lost: the alarm still goes
+        )
         return self._commit(self._alarm(device, impact_at, trace), device, hold=True)
 
     def _alarm(

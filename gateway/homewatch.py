@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from edge.events import KeyPressed, SensorChanged
+from gateway import OutboxError
 from gateway.detect.checkin import CheckinConfig, CheckinPressed, DailyCheckin
 from gateway.detect.home import HomeMonitor
 from gateway.detect.home_events import HomeAlarm, SensorEvent, SensorKind
@@ -62,6 +63,7 @@ class HomeWatch:
         self._prompt = prompt
         self._local = local
         self._values: dict[str, int] = {}
+        self._unsent: list[HomeAlarm] = []  # alarms the outbox refused; retried every tick
         self._prompted_for: float | None = None  # the pre-warning time we buzzed for
         self.checkin = DailyCheckin(checkin) if checkin is not None else None
         self._checkin_reminded = False  # a check-in reminder is buzzing
@@ -84,10 +86,10 @@ class HomeWatch:
         )
         return self._raise(self.monitor.feed(event))
 
-    def on_press(self, press: KeyPressed) -> bool:
-        """Feed a press as a sign of life (and as the day's check-in); True if it answered a
-        prompt (an inactivity pre-warning or a check-in reminder): "I'm all right"."""
-        answered = self.prompting or self._checkin_reminded
+    def on_press(self, press: KeyPressed, *, answering: bool) -> bool:
+        """Feed a press as a sign of life (and as the day's check-in). With ``answering``
+        (a key that may mean "I'm all right"), True if it answered a prompt that was on."""
+        answered = answering and (self.prompting or self._checkin_reminded)
         local = self._local(press.received_at)
         event = SensorEvent(local, press.device.device_id, SensorKind.MOTION, "", 1)
         self._raise(self.monitor.feed(event))
@@ -112,7 +114,9 @@ class HomeWatch:
     def tick(self) -> list[str]:
         """Advance the detectors to now; buzz a pre-warning that has fallen due."""
         now = self._local(self._clock())
-        raised = self._raise(self.monitor.advance(now))
+        retry, self._unsent = self._unsent, []
+        raised = self._raise(retry)
+        raised += self._raise(self.monitor.advance(now))
         if self.checkin is not None:
             raised += self._raise(self.checkin.advance(now))
         detector = self._inactivity
@@ -154,7 +158,13 @@ class HomeWatch:
                     detail=dict(alarm.detail),
                 ),
             )
-            self.outbox.add(message.id, Channel.ALARM.value, encode(message), now)
+            try:
+                self.outbox.add(message.id, Channel.ALARM.value, encode(message), now)
+            except OutboxError:
+                # The detector has moved on; this list is now the alarm's only copy.
+                log.critical("could not store %s alarm; retrying", alarm.type)
+                self._unsent.append(alarm)
+                continue
             log.warning("%s alarm %s for %s", alarm.type, message.id, self.home_id)
             raised.append(message.id)
         if raised:

@@ -138,12 +138,16 @@ class Gateway:
                 item = _IDLE
             if item is None:
                 return
-            if self._clock() >= next_prune:
-                self._prune()
-                next_prune = self._clock() + PRUNE_EVERY_S
-            self._supervise()
-            if self.home.tick() and self.uplink is not None:
-                self.uplink.wake()
+            try:
+                if self._clock() >= next_prune:
+                    self._prune()
+                    next_prune = self._clock() + PRUNE_EVERY_S
+                self._supervise()
+                if self.home.tick() and self.uplink is not None:
+                    self.uplink.wake()
+            except Exception:
+                # Housekeeping must never stop the only thread that raises alarms.
+                log.exception("gateway housekeeping failed; continuing")
             if item is _IDLE:
                 continue
             try:
@@ -161,9 +165,13 @@ class Gateway:
         for device_id, last_heard in self.supervisor.check(self._clock()):
             link = self.serial_links.get(device_id)
             kind = link.device.device_kind if link is not None else "device"
-            self._raise_technical(
-                DeviceRef(device_id, kind, "serial"), AlarmKind.DEVICE_SILENT, last_heard
-            )
+            try:
+                self._raise_technical(
+                    DeviceRef(device_id, kind, "serial"), AlarmKind.DEVICE_SILENT, last_heard
+                )
+            except OutboxError:
+                self.supervisor.unreport(device_id)  # found silent again at the next check
+                log.critical("could not store device-silent alarm for %s", device_id)
 
     def _heard(self, device: DeviceRef, at: float) -> None:
         if self.supervisor.heard(device.device_id, at):
@@ -276,13 +284,21 @@ class Gateway:
             self.uplink.wake()
 
     def _answers_a_prompt(self, press: KeyPressed) -> bool:
-        """A press during a prompt (a possible fall, or an inactivity pre-warning) means
-        "I'm all right", not "help". Every press is also a sign of life for the home."""
-        cancelled = self.falls.cancel_by_press(press.device.device_id)
+        """Whether this press answers a prompt ("I'm all right") instead of calling for help.
+
+        Only a non-emergency key on a serial device (the devices that were prompted) answers.
+        The EMERGENCY key never does: during a held fall it sends the fall at once, and the
+        call is raised as well. Every press is a sign of life and the day's check-in.
+        """
+        answering = press.device.transport == "serial" and press.key is not Key.EMERGENCY
+        if press.key is Key.EMERGENCY:
+            self.falls.release_all()
+        cancelled = self.falls.cancel_by_press(press.device.device_id) if answering else None
+        prompt_answered = self.home.on_press(press, answering=answering)
         if cancelled is not None:
             self._record_answer(press, "fall_cancelled", {"alarm_id": cancelled})
             return True
-        if self.home.on_press(press):
+        if prompt_answered:
             self._record_answer(press, "prompt_answered", {})
             return True
         return False
@@ -328,7 +344,12 @@ class Gateway:
             return
         log.info("alarm %s stored at the centre", alarm_id)
         item = self.outbox.get(alarm_id)
-        if item and item.device_id and item.frame_seq is not None:
+        if (
+            item
+            and item.channel == Channel.ALARM.value
+            and item.device_id
+            and item.frame_seq is not None
+        ):
             self._answer_device(item.device_id, item.frame_seq, AckStage.AT_CENTRE)
 
     def _on_command(self, command: CommandMessage) -> None:

@@ -45,6 +45,12 @@ class DeviceSupervisor:
         device.state, device.since = DeviceState.OK, max(device.since, now)
         return back
 
+    def unreport(self, device_id: str) -> None:
+        """The caller could not act on a silence: report it again at the next check."""
+        device = self.devices[device_id]
+        if device.state is DeviceState.OFFLINE:
+            device.state = DeviceState.OK
+
     def check(self, now: float) -> list[tuple[str, float]]:
         """Devices that went offline since the last check, with when they were last heard
         (or when supervision started, for a device never heard)."""

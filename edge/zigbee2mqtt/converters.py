@@ -68,12 +68,15 @@ def fall_radar(device: DeviceRef, payload: Mapping[str, Any], now: float) -> lis
     """Tuya MIR-HE200-TY_fall and alike: ``fall_down_status`` none / maybe_fall / fall.
 
     The radar decides itself; ``maybe_fall`` feeds the same possible-fall flow as a wearable's
-    detection, ``fall`` is certain. ``none`` clears nothing: a person who got up is told
-    apart by the resident cancelling, not by the radar losing sight of them.
+    detection, ``fall`` is certain. ``none`` cancels no alarm (a person who got up is told
+    apart by the resident cancelling, not by the radar losing sight of them); it only ends
+    the episode, so that the radar's next fall is news.
     """
     status = payload.get("fall_down_status")
-    if status is None or status == "none":
+    if status is None:
         return []
+    if status == "none":
+        return [FallReported(device, now, certain=False, cleared=True)]
     if status in ("maybe_fall", "fall"):
         return [FallReported(device, now, certain=status == "fall")]
     return [Problem("bad_value", f"fall_down_status {status!r}")]

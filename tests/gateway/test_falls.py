@@ -109,10 +109,10 @@ def test_press_during_the_window_cancels_and_is_not_an_emergency(rig: Any, clock
     gateway, links = rig
     wear(gateway, clock, trial("F01_SA01_R01"))
     clock.now += 5
-    press = KeyPressed(WEARABLE, Key.EMERGENCY, clock.now, clock.now, frame_seq=42)
+    press = KeyPressed(WEARABLE, Key.SERVICE, clock.now, clock.now, frame_seq=42)
     gateway.handle(press)
     clock.now += 1
-    gateway.handle(KeyPressed(WEARABLE, Key.EMERGENCY, clock.now, clock.now - 1, frame_seq=42))
+    gateway.handle(KeyPressed(WEARABLE, Key.SERVICE, clock.now, clock.now - 1, frame_seq=42))
     later = alarms(gateway, clock.now + 3600)
     assert [m.type for m in later] == ["event"]  # no fall alarm, no emergency call
     [event] = later
@@ -157,7 +157,7 @@ def test_radar_maybe_is_cancelled_by_any_call_button(rig: Any, clock: Clock) -> 
     gateway, _ = rig
     gateway.handle(FallReported(RADAR, clock.now, certain=False))
     clock.now += 10
-    gateway.handle(KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now, frame_seq=3))
+    gateway.handle(KeyPressed(BUTTON, Key.SERVICE, clock.now, clock.now, frame_seq=3))
     assert [m.type for m in alarms(gateway, clock.now + 3600)] == ["event"]
 
 
@@ -184,3 +184,70 @@ def test_trace_of_a_fast_sensor_is_thinned_to_fit_the_alarm(rig: Any, clock: Clo
     [alarm] = alarms(gateway, clock.now + WINDOW + 1)
     assert alarm.body.trace is not None
     assert 1000 < len(alarm.body.trace.t_s) <= 2000
+
+
+def test_emergency_key_during_the_window_sends_the_fall_at_once(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    clock.now += 5
+    gateway.handle(KeyPressed(WEARABLE, Key.EMERGENCY, clock.now, clock.now, frame_seq=43))
+    # Help was asked for: the fall goes now (not at the window's end) and so does the call.
+    kinds = sorted(m.body.kind for m in alarms(gateway, clock.now))
+    assert kinds == ["emergency_call", "fall"]
+
+
+def test_zigbee_sos_press_never_cancels_a_radar_fall(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    sos = DeviceRef("sos-1", "sos_button", "zigbee2mqtt")
+    gateway.handle(FallReported(RADAR, clock.now, certain=False))
+    clock.now += 5
+    gateway.handle(KeyPressed(sos, Key.EMERGENCY, clock.now, clock.now))
+    kinds = sorted(m.body.kind for m in alarms(gateway, clock.now))
+    assert kinds == ["emergency_call", "fall"]
+
+
+def test_radar_repeating_maybe_is_one_held_alarm(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    for _ in range(6):  # Zigbee2MQTT republishes "maybe_fall" with every message
+        gateway.handle(FallReported(RADAR, clock.now, certain=False))
+        clock.now += 5 * 60
+    assert gateway.outbox.depth() == 1
+
+
+def test_certain_radar_fall_after_a_cancelled_maybe_still_goes(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    gateway.handle(FallReported(RADAR, clock.now, certain=False))
+    clock.now += 5
+    gateway.handle(KeyPressed(BUTTON, Key.SERVICE, clock.now, clock.now, frame_seq=8))
+    clock.now += 60
+    gateway.handle(FallReported(RADAR, clock.now, certain=True))
+    assert [m.body.kind for m in alarms(gateway, clock.now) if m.type == "alarm"] == ["fall"]
+
+
+def test_radar_clear_makes_the_next_fall_news(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    gateway.handle(FallReported(RADAR, clock.now, certain=True))
+    clock.now += 3600
+    gateway.handle(FallReported(RADAR, clock.now, certain=False, cleared=True))
+    clock.now += 3600
+    gateway.handle(FallReported(RADAR, clock.now, certain=True))
+    assert len([m for m in alarms(gateway, clock.now) if m.type == "alarm"]) == 2
+
+
+def test_fall_completed_after_a_radio_gap_is_still_raised(rig: Any, clock: Clock) -> None:
+    gateway, _ = rig
+    fall = trial("F01_SA01_R01")
+    impact = int(np.argmax(np.linalg.norm(fall, axis=1)))
+    t = np.arange(len(fall)) / 200.0 + 1000.0
+    cut = impact + 100  # the batch that completes the decision comes after a 20 s gap
+    for lo, hi in ((0, cut), (cut, len(fall))):
+        clock.now += 20 if lo else 0
+        gateway.handle(
+            SamplesReceived(
+                WEARABLE,
+                clock.now,
+                tuple(t[lo:hi].tolist()),
+                tuple(tuple(r) for r in fall[lo:hi].tolist()),
+            )
+        )
+    assert len(alarms(gateway, clock.now + WINDOW + 1)) == 1

@@ -79,7 +79,7 @@ def test_key_press_answers_the_prewarning(rig: Any) -> None:
         run_until(gateway, clock, clock.now + 60)
         assert clock.now < at("2026-11-24 00:00:00"), "no pre-warning within 12 h"
     clock.now += 120
-    gateway.handle(KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now, frame_seq=9))
+    gateway.handle(KeyPressed(BUTTON, Key.SERVICE, clock.now, clock.now, frame_seq=9))
     run_until(gateway, clock, clock.now + 15 * 60)
     messages = sent(gateway, clock)
     assert [(m.type, m.body.kind) for m in messages] == [("event", "prompt_answered")]
@@ -129,7 +129,16 @@ def test_missed_checkin_is_reminded_then_alarmed(checkin_rig: Any) -> None:
 def test_press_after_the_reminder_is_the_checkin_not_an_emergency(checkin_rig: Any) -> None:
     gateway, link, clock = checkin_rig
     run_until(gateway, clock, at("2026-11-23 09:40:00"))
-    gateway.handle(KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now, frame_seq=4))
+    gateway.handle(KeyPressed(BUTTON, Key.SERVICE, clock.now, clock.now, frame_seq=4))
     run_until(gateway, clock, at("2026-11-23 12:00:00"))
     assert [(m.type, m.body.kind) for m in sent(gateway, clock)] == [("event", "prompt_answered")]
     assert Indicate(Pattern.OFF, Pattern.OFF, 0) in link.sent
+
+
+def test_emergency_key_during_a_prompt_is_an_emergency_and_a_checkin(checkin_rig: Any) -> None:
+    gateway, _, clock = checkin_rig
+    run_until(gateway, clock, at("2026-11-23 09:40:00"))
+    gateway.handle(KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now, frame_seq=5))
+    run_until(gateway, clock, at("2026-11-23 12:00:00"))
+    # Help was called; and the resident is alive, so no missed check-in on top.
+    assert [m.body.kind for m in sent(gateway, clock)] == ["emergency_call"]

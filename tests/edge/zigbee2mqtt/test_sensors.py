@@ -56,3 +56,17 @@ def test_bad_values_are_problems_not_events(kind: str, payload: dict[str, object
     decoded = decode(kind, payload)
     assert changes(decoded) == []
     assert any(isinstance(d, Problem) for d in decoded)
+
+
+def test_fall_radar_statuses() -> None:
+    from edge.events import FallReported
+
+    def report(status: str) -> FallReported:
+        [event] = decode("fall_radar", {"fall_down_status": status, "presence": True})
+        assert isinstance(event, FallReported)
+        return event
+
+    assert (report("maybe_fall").certain, report("maybe_fall").cleared) == (False, False)
+    assert report("fall").certain
+    assert report("none").cleared
+    assert decode("fall_radar", {"presence": True}) == []
