@@ -15,6 +15,7 @@ from edge.zigbee2mqtt.bridge import Zigbee2MqttBridge
 from gateway import GatewayError
 from gateway.config import GatewaySettings
 from gateway.detect.checkin import CheckinConfig
+from gateway.homewatch import local_seconds, zone_time
 from gateway.outbox import Outbox
 from gateway.service import Gateway
 from gateway.uplink import Uplink
@@ -41,6 +42,7 @@ def main() -> int:
         fall_cancel_window_s=settings.fall_cancel_window_s,
         supervised_s=dict.fromkeys(settings.serial_devices, settings.serial_heartbeat_s),
         rooms=settings.z2m_rooms,
+        local_time=zone_time(settings.tz) if settings.tz else local_seconds,
         checkin=CheckinConfig(due=settings.checkin_due) if settings.checkin_due else None,
     )
     uplink = Uplink(

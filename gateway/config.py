@@ -6,6 +6,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,9 @@ class GatewaySettings(BaseSettings):
     # Daily check-in: the resident presses a key by this local time (HH:MM) each day; off if
     # unset. A reminder buzzes 30 min before; 15 min after, a missed check-in is an alarm.
     checkin_due: time | None = None
+    # The home's time zone (IANA name, e.g. Asia/Shanghai) for night windows, check-in and
+    # routines; default: the host's.
+    tz: str | None = None
     # A detected fall is held this long so the resident can cancel it with a key press.
     fall_cancel_window_s: float = Field(default=30.0, ge=0, le=300)
     # Social-alarm practice: resend an unanswered alarm after 5-20 s.
@@ -71,6 +75,16 @@ class GatewaySettings(BaseSettings):
             return validate_gateway_id(value)
         except TopicError as err:
             raise ValueError(str(err)) from err
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as err:
+                raise ValueError(f"unknown time zone {value!r}") from err
+        return value
 
     @field_validator("serial_devices", "z2m_devices")
     @classmethod

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from edge.events import KeyPressed, SensorChanged
 from gateway import OutboxError
@@ -37,8 +38,20 @@ ALARM_OF = {
 
 
 def local_seconds(ts: float) -> float:
-    """Unix time -> the home's local wall-clock time in seconds, read as UTC (detector time)."""
+    """Unix time -> the host's local wall-clock time in seconds, read as UTC (detector time)."""
     return ts + time.localtime(ts).tm_gmtoff
+
+
+def zone_time(zone: str) -> Callable[[float], float]:
+    """Like :func:`local_seconds`, for the home's IANA time zone (e.g. ``Asia/Shanghai``):
+    the gateway's host may run on UTC while the resident lives by the local clock."""
+    tz = ZoneInfo(zone)
+
+    def local(ts: float) -> float:
+        offset = datetime.fromtimestamp(ts, UTC).astimezone(tz).utcoffset()
+        return ts + (offset.total_seconds() if offset is not None else 0.0)
+
+    return local
 
 
 class HomeWatch:
@@ -65,7 +78,11 @@ class HomeWatch:
         self._values: dict[str, int] = {}
         self._unsent: list[HomeAlarm] = []  # alarms the outbox refused; retried every tick
         self._prompted_for: float | None = None  # the pre-warning time we buzzed for
-        self.checkin = DailyCheckin(checkin) if checkin is not None else None
+        # Watched from the start of today: a gateway restarted between the reminder and the
+        # deadline must still raise the missed check-in.
+        today = self._local(clock()) // 86_400 * 86_400
+        self.checkin = DailyCheckin(checkin, start=today) if checkin is not None else None
+        self._booted = False
         self._checkin_reminded = False  # a check-in reminder is buzzing
 
     @property
@@ -74,8 +91,11 @@ class HomeWatch:
 
     def on_sensor(self, change: SensorChanged) -> list[str]:
         device_id = change.device.device_id
-        if self._values.get(device_id) == change.value:
-            return []  # a repeated report, not a change
+        repeated = self._values.get(device_id) == change.value
+        # A repeated state is no news, except motion: a PIR re-reports "occupancy: true" while
+        # someone keeps moving and says nothing more until they stop.
+        if repeated and not (change.kind == SensorKind.MOTION and change.value == 1):
+            return []
         self._values[device_id] = change.value
         event = SensorEvent(
             self._local(change.received_at),
@@ -114,6 +134,11 @@ class HomeWatch:
     def tick(self) -> list[str]:
         """Advance the detectors to now; buzz a pre-warning that has fallen due."""
         now = self._local(self._clock())
+        if not self._booted:
+            # What the detectors knew is gone with the restart. Start a silence now, so that a
+            # resident already lying on the floor is still found (counted from the restart).
+            self._booted = True
+            self._raise(self.monitor.feed(SensorEvent(now, "gateway", SensorKind.MOTION, "", 0)))
         retry, self._unsent = self._unsent, []
         raised = self._raise(retry)
         raised += self._raise(self.monitor.advance(now))

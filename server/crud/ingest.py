@@ -24,10 +24,17 @@ def record_status(session: Session, message: StatusMessage, received_at: datetim
         "heartbeat_interval_s": message.body.heartbeat_interval_s,
         "last_seen_at": received_at,
     }
+    # "Last seen" is when the gateway was last heard alive: its will (offline) does not move
+    # it, so the silence it ends has one start, whichever way the centre learns of it.
+    updated = [
+        k
+        for k in values
+        if k != "id" and not (k == "last_seen_at" and values["state"] == "offline")
+    ]
     stmt = dialect_insert(session)(Gateway).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["id"],
-        set_={k: stmt.excluded[k] for k in values if k != "id"},
+        set_={k: stmt.excluded[k] for k in updated},
         where=Gateway.last_seen_at <= stmt.excluded.last_seen_at,
     )
     session.execute(stmt)

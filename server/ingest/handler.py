@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,8 +79,13 @@ class UplinkHandler:
         out = Outgoing()
         with self._sessions.begin() as session:
             if isinstance(message, StatusMessage):
+                before = session.scalar(
+                    select(Gateway.state).where(Gateway.id == message.gateway_id)
+                )
                 record_status(session, message, now)
-                if message.body.state == "offline":  # its will, or a shutdown
+                # Its will, or a shutdown; news only if we thought it was up (a retained will
+                # comes again on every reconnect, and missed heartbeats may have told us first).
+                if message.body.state == "offline" and before not in ("offline", "silent"):
                     self._gateway_offline(session, message.gateway_id, now, out)
             elif isinstance(message, EventMessage):
                 record_event(session, message)

@@ -38,3 +38,19 @@ def test_bad_settings_are_refused_with_a_reason(override: dict[str, object]) -> 
 def test_missing_password_is_refused() -> None:
     with pytest.raises(ValidationError, match="mqtt_password"):
         GatewaySettings(id="gw-1", home_id="home-1")  # type: ignore[call-arg]
+
+
+def test_time_zone_is_checked() -> None:
+    assert GatewaySettings(**BASE, tz="Asia/Shanghai").tz == "Asia/Shanghai"
+    with pytest.raises(ValidationError, match="time zone"):
+        GatewaySettings(**BASE, tz="Mars/Olympus_Mons")
+
+
+def test_zone_time_is_the_local_clock() -> None:
+    from datetime import UTC, datetime
+
+    from gateway.homewatch import zone_time
+
+    noon_utc = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).timestamp()
+    local = zone_time("Asia/Shanghai")(noon_utc)
+    assert datetime.fromtimestamp(local, UTC).hour == 20  # UTC+8, read as UTC

@@ -142,3 +142,25 @@ def test_emergency_key_during_a_prompt_is_an_emergency_and_a_checkin(checkin_rig
     run_until(gateway, clock, at("2026-11-23 12:00:00"))
     # Help was called; and the resident is alive, so no missed check-in on top.
     assert [m.body.kind for m in sent(gateway, clock)] == ["emergency_call"]
+
+
+def test_after_a_restart_a_silence_is_counted_from_the_start(rig: Any) -> None:
+    gateway, _, clock = rig  # a gateway (re)started at noon; nothing moves afterwards
+    run_until(gateway, clock, at("2026-11-24 01:00:00"))
+    assert [m.body.kind for m in sent(gateway, clock) if m.type == "alarm"] == ["inactivity"]
+
+
+def test_restart_between_reminder_and_deadline_still_raises_the_missed_checkin(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(at("2026-11-23 09:45:00"))
+    gateway = Gateway(
+        "gw-1",
+        "home-1",
+        Outbox(tmp_path / "o.sqlite3"),
+        clock=clock,
+        local_time=lambda t: t,
+        checkin=CheckinConfig(due=time(10, 0)),
+    )
+    run_until(gateway, clock, at("2026-11-23 10:16:00"))
+    assert [m.body.kind for m in sent(gateway, clock)] == ["missed_checkin"]

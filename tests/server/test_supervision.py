@@ -69,3 +69,15 @@ def test_will_raises_an_alarm_and_an_older_offline_does_not(centre: Centre) -> N
     clock[0] += 10
     handler.handle("eldercare/v1/gw-1/up/status", status("online", T0))  # back
     assert len(offline_alarms(centre)) == 1
+
+
+def test_missed_heartbeats_then_the_will_is_one_alarm(centre: Centre) -> None:
+    clock = [T0.timestamp()]
+    handler = UplinkHandler(centre.sessions, centre.telemetry, clock=lambda: clock[0])
+    handler.handle("eldercare/v1/gw-1/up/status", status("online", T0))
+    assert centre.watch.check(T0 + timedelta(seconds=90)) == 1
+    clock[0] += 120  # the broker notices the dead connection later and publishes the will
+    handler.handle("eldercare/v1/gw-1/up/status", status("offline", T0))
+    clock[0] += 600  # a server restart re-delivers the retained will
+    handler.handle("eldercare/v1/gw-1/up/status", status("offline", T0))
+    assert len(offline_alarms(centre)) == 1
