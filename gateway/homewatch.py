@@ -146,6 +146,10 @@ class HomeWatch:
             raised += self._raise(self.checkin.advance(now))
         detector = self._inactivity
         due = detector.prewarn_at if detector is not None else None
+        if self._prompted_for is not None and due != self._prompted_for:
+            # Over without a press: someone moved (the detector cancelled), or the alarm went.
+            self._prompted_for = None
+            self._prompt(False, 0)
         if due is not None and due <= now and self._prompted_for != due:
             self._prompted_for = due
             window = round(detector.config.prewarn_s) if detector is not None else 0

@@ -164,3 +164,15 @@ def test_restart_between_reminder_and_deadline_still_raises_the_missed_checkin(
     )
     run_until(gateway, clock, at("2026-11-23 10:16:00"))
     assert [m.body.kind for m in sent(gateway, clock)] == ["missed_checkin"]
+
+
+def test_movement_during_the_prewarning_stops_the_buzzer(rig: Any) -> None:
+    gateway, link, clock = rig
+    gateway.handle(SensorChanged(HALL_PIR, clock.now, "motion", 1))
+    gateway.handle(SensorChanged(HALL_PIR, clock.now + 60, "motion", 0))
+    while Indicate(Pattern.PROMPT, Pattern.PROMPT, 600) not in link.sent:
+        run_until(gateway, clock, clock.now + 60)
+    gateway.handle(SensorChanged(HALL_PIR, clock.now + 30, "motion", 1))  # she got up
+    run_until(gateway, clock, clock.now + 120)
+    assert link.sent[-1] == Indicate(Pattern.OFF, Pattern.OFF, 0)
+    assert [m for m in sent(gateway, clock) if m.type == "alarm"] == []
