@@ -11,7 +11,6 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.api.schemas import live_event
 from server.core.config import ServerSettings
 from server.core.security import new_password
 from server.crud.users import count_users, create_user
@@ -20,7 +19,7 @@ from server.db.models import Alarm
 from server.ingest.broker import BrokerLink
 from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
-from server.live_relay import PostgresLiveRelay, notify_in_transaction
+from server.live_relay import PostgresLiveRelay, announce_change
 from server.supervision import GatewayWatch
 from server.telemetry import TelemetryStore
 from server.telemetry.embedded import EmbeddedTelemetryStore
@@ -64,11 +63,8 @@ class Centre:
         it commits: on PostgreSQL the NOTIFY rides in the transaction itself, on SQLite the
         event goes to this process's hub once the change is stored.
         """
-        if self.relay is not None:
-            notify_in_transaction(session, kind, alarm.id)
-            return lambda: None
-        event = live_event(kind, alarm)
-        return lambda: self.hub.publish(event)
+        event = announce_change(session, kind, alarm, via_database=self.relay is not None)
+        return (lambda: self.hub.publish(event)) if event is not None else (lambda: None)
 
     def stop(self) -> None:
         if self.broker is not None:

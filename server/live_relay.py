@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from typing import Any
 
 import psycopg
 from sqlalchemy import func, select
@@ -33,6 +34,21 @@ def notify_in_transaction(session: Session, kind: str, alarm_id: str) -> None:
     """Queue a live event that PostgreSQL delivers to every listener when ``session`` commits."""
     payload = json.dumps({"type": kind, "alarm_id": alarm_id})
     session.execute(select(func.pg_notify(CHANNEL, payload)))
+
+
+def announce_change(
+    session: Session, kind: str, alarm: Alarm, *, via_database: bool
+) -> dict[str, Any] | None:
+    """Announce a change to ``alarm``, inside the transaction that makes it.
+
+    Via the database (PostgreSQL): a NOTIFY that every server process hears on commit; returns
+    None. Otherwise (one process): returns the event for this process's hub, to be published
+    once the transaction has committed.
+    """
+    if via_database:
+        notify_in_transaction(session, kind, alarm.id)
+        return None
+    return live_event(kind, alarm)
 
 
 class PostgresLiveRelay:

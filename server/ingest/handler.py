@@ -32,11 +32,10 @@ from protocol import (
     encode,
 )
 from protocol.topics import TopicName
-from server.api.schemas import live_event
 from server.crud.alarms import get_alarm, ingest_alarm
 from server.crud.ingest import record_event, record_rejected, record_status
 from server.db.models import Gateway
-from server.live_relay import notify_in_transaction
+from server.live_relay import announce_change
 from server.supervision import gateway_offline_alarm
 from server.telemetry import TelemetryStore, TelemetryWriteError
 
@@ -124,10 +123,10 @@ class UplinkHandler:
     def _announce_new(self, session: Session, alarm_id: str, out: Outgoing) -> None:
         """Live event for a new alarm: NOTIFY inside this transaction on PostgreSQL (every
         server process hears it on commit), else handed to this process's hub after commit."""
-        if self._notify:
-            notify_in_transaction(session, "alarm.raised", alarm_id)
-        else:
-            out.live.append(live_event("alarm.raised", get_alarm(session, alarm_id)))
+        alarm = get_alarm(session, alarm_id)
+        event = announce_change(session, "alarm.raised", alarm, via_database=self._notify)
+        if event is not None:
+            out.live.append(event)
 
     def _gateway_offline(
         self, session: Session, gateway_id: str, now: datetime, out: Outgoing

@@ -28,20 +28,26 @@ def at(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
 
 
-@pytest.fixture
-def rig(tmp_path: Path) -> tuple[Gateway, StubLink, Clock]:
-    clock = Clock(at("2026-11-23 12:00:00"))
+def home_gateway(tmp_path: Path, started: str, **settings: Any) -> tuple[Gateway, StubLink, Clock]:
+    """A gateway started at local time ``started`` with a call button on a stub link."""
+    clock = Clock(at(started))
     gateway = Gateway(
         "gw-1",
         "home-1",
         Outbox(tmp_path / "o.sqlite3"),
         clock=clock,
-        rooms={"hall-pir": "hall", "bath-door": "bathroom", "bed": "bedroom"},
         local_time=lambda t: t,
+        **settings,
     )
     link = StubLink()
     gateway.serial_links[BUTTON.device_id] = link  # type: ignore[assignment]
     return gateway, link, clock
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> tuple[Gateway, StubLink, Clock]:
+    rooms = {"hall-pir": "hall", "bath-door": "bathroom", "bed": "bedroom"}
+    return home_gateway(tmp_path, "2026-11-23 12:00:00", rooms=rooms)
 
 
 def run_until(gateway: Gateway, clock: Clock, until: float, step: float = 60.0) -> None:
@@ -102,17 +108,9 @@ def test_out_of_bed_at_night_from_zigbee_reports(rig: Any) -> None:
 
 @pytest.fixture
 def checkin_rig(tmp_path: Path) -> tuple[Gateway, StubLink, Clock]:
-    clock = Clock(at("2026-11-23 08:00:00"))
-    gateway = Gateway(
-        "gw-1",
-        "home-1",
-        Outbox(tmp_path / "o.sqlite3"),
-        clock=clock,
-        local_time=lambda t: t,
-        checkin=CheckinConfig(due=time(10, 0)),
+    gateway, link, clock = home_gateway(
+        tmp_path, "2026-11-23 08:00:00", checkin=CheckinConfig(due=time(10, 0))
     )
-    link = StubLink()
-    gateway.serial_links[BUTTON.device_id] = link  # type: ignore[assignment]
     gateway.home.tick()  # the watch starts before the day's reminder
     return gateway, link, clock
 
@@ -153,14 +151,8 @@ def test_after_a_restart_a_silence_is_counted_from_the_start(rig: Any) -> None:
 def test_restart_between_reminder_and_deadline_still_raises_the_missed_checkin(
     tmp_path: Path,
 ) -> None:
-    clock = Clock(at("2026-11-23 09:45:00"))
-    gateway = Gateway(
-        "gw-1",
-        "home-1",
-        Outbox(tmp_path / "o.sqlite3"),
-        clock=clock,
-        local_time=lambda t: t,
-        checkin=CheckinConfig(due=time(10, 0)),
+    gateway, _, clock = home_gateway(
+        tmp_path, "2026-11-23 09:45:00", checkin=CheckinConfig(due=time(10, 0))
     )
     run_until(gateway, clock, at("2026-11-23 10:16:00"))
     assert [m.body.kind for m in sent(gateway, clock)] == ["missed_checkin"]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,22 +19,12 @@ from protocol import (
     encode,
 )
 from server.centre import Centre
-from server.core.config import ServerSettings
-from server.db.engine import migrate
 from server.db.models import Alarm, DeviceEvent, Gateway, RejectedMessage
 from server.ingest.handler import UplinkHandler
 from server.telemetry.embedded import EmbeddedTelemetryStore
 from tests.factories import alarm_message
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def centre(tmp_path: Path) -> Iterator[Centre]:
-    built = Centre(ServerSettings(data_dir=tmp_path, mqtt_enabled=False, admin_password="x"))
-    migrate(built.engine)
-    yield built
-    built.stop()
 
 
 @pytest.fixture

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from protocol import StatusBody, StatusMessage, encode
 from server.centre import Centre
-from server.core.config import ServerSettings
-from server.db.engine import migrate
 from server.db.models import Alarm, Gateway
 from server.ingest.handler import UplinkHandler
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def centre(tmp_path: Path) -> Iterator[Centre]:
-    built = Centre(ServerSettings(data_dir=tmp_path, mqtt_enabled=False, admin_password="x"))
-    migrate(built.engine)
-    yield built
-    built.stop()
 
 
 def status(state: str, at: datetime) -> bytes:

@@ -45,14 +45,18 @@ def _falls(centre: Centre, device_id: str) -> list[dict[str, object]]:
     ]
 
 
+def fall_and_prompt(device: Pendant) -> None:
+    """The pendant falls with a real SisFall fall; the resident is asked first: it buzzes."""
+    device.play(recording("F01_SA01_R01"), 200.0)
+    prompt = Indicate(Pattern.PROMPT, Pattern.PROMPT, round(WINDOW_S))
+    assert device.wait_for(lambda: prompt in device.received, 20)
+
+
 def test_fall_reaches_the_centre_with_its_trace(
     centre: Centre, pendant: tuple[str, Pendant]
 ) -> None:
     device_id, device = pendant
-    device.play(recording("F01_SA01_R01"), 200.0)
-    # The resident is asked first: the pendant buzzes for the cancel window.
-    prompt = Indicate(Pattern.PROMPT, Pattern.PROMPT, round(WINDOW_S))
-    assert device.wait_for(lambda: prompt in device.received, 20)
+    fall_and_prompt(device)
     wait_for(lambda: len(_falls(centre, device_id)) == 1, 30, "the fall alarm")
     [alarm] = _falls(centre, device_id)
     detail = centre.console.get(f"/api/alarms/{alarm['id']}")
@@ -66,9 +70,7 @@ def test_press_during_the_prompt_cancels_the_fall(
     centre: Centre, pendant: tuple[str, Pendant]
 ) -> None:
     device_id, device = pendant
-    device.play(recording("F01_SA01_R01"), 200.0)
-    prompt = Indicate(Pattern.PROMPT, Pattern.PROMPT, round(WINDOW_S))
-    assert device.wait_for(lambda: prompt in device.received, 20)
+    fall_and_prompt(device)
     device.press(KeyKind.SERVICE)  # "I'm all right" (the emergency key would call for help)
     off = Indicate(Pattern.OFF, Pattern.OFF, 0)
     assert device.wait_for(lambda: off in device.received, 10)

@@ -18,6 +18,7 @@ from gateway.detect.checkin import (
 from gateway.detect.home_events import HomeAlarm, HomeDetector, SensorEvent, SensorKind
 from gateway.detect.home_events import format_local as _local
 from gateway.detect.home_events import parse_local as at
+from tests.gateway.detect.replaying import run_with_advances
 
 MIN = 60.0
 DAY = 86400.0
@@ -223,16 +224,7 @@ def _alarms(
     extra: list[float],
     until: float,
 ) -> list[HomeAlarm]:
-    detector = DailyCheckin(config, start=BASE)
-    alarms: list[HomeAlarm] = []
-    pending = sorted(extra)
-    for event in events:
-        while pending and pending[0] <= event.time:
-            alarms += detector.advance(pending.pop(0))
-        alarms += detector.feed(event)
-    for t in pending:
-        alarms += detector.advance(t)
-    return alarms + detector.advance(until)
+    return run_with_advances(DailyCheckin(config, start=BASE), events, extra, until)
 
 
 @settings(max_examples=300, deadline=None)

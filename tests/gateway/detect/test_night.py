@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from gateway.detect.home_events import HomeAlarm, HomeDetector, SensorEvent, SensorKind
 from gateway.detect.home_events import parse_local as at
 from gateway.detect.night import NightBedExitDetector, NightConfig, WanderingDetector
+from tests.gateway.detect.replaying import run_with_advances
 
 MIN = 60.0
 
@@ -214,16 +215,7 @@ def _alarms(
     extra: list[float],
     until: float,
 ) -> list[HomeAlarm]:
-    detector = factory(config)
-    alarms: list[HomeAlarm] = []
-    pending = sorted(extra)
-    for event in events:
-        while pending and pending[0] <= event.time:
-            alarms += detector.advance(pending.pop(0))
-        alarms += detector.feed(event)
-    for t in pending:
-        alarms += detector.advance(t)
-    return alarms + detector.advance(until)
+    return run_with_advances(factory(config), events, extra, until)
 
 
 @settings(max_examples=300, deadline=None)
