@@ -1,8 +1,8 @@
 """Simulated Zigbee2MQTT devices: the payloads Zigbee2MQTT publishes, on its topics.
 
-A Tuya SOS button (TS0215A_sos) press appears as
-``zigbee2mqtt/<name>`` ``{"action":"emergency","battery":80,"linkquality":144}``, often
-followed by ``{"action":""}`` (Zigbee2MQTT clearing the action for Home Assistant).
+The devices themselves (every kind, the SOS button's press) are in
+:mod:`firmware_sim.zigbee_device` and :mod:`firmware_sim.zigbee_kinds`; this module is the
+network they publish through. ``SosButton`` is re-exported for existing callers.
 """
 
 from __future__ import annotations
@@ -11,20 +11,14 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 
+from firmware_sim.zigbee_device import PublishedPress, SosButton
 from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
 
+__all__ = ["PublishedPress", "SosButton", "Zigbee2MqttNetwork"]
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PublishedPress:
-    device_id: str
-    written_at: float  # wall clock when the payload was handed to the broker connection
 
 
 class Zigbee2MqttNetwork:
@@ -69,37 +63,3 @@ class Zigbee2MqttNetwork:
             qos=1,
             retain=True,
         )
-
-
-class SosButton:
-    """Tuya TS0215A_sos as Zigbee2MQTT reports it."""
-
-    model = "TS0215A_sos"
-
-    def __init__(
-        self,
-        network: Zigbee2MqttNetwork,
-        friendly_name: str,
-        *,
-        battery: int = 80,
-        linkquality: int = 144,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.network = network
-        self.friendly_name = friendly_name
-        self.battery = battery
-        self.linkquality = linkquality
-        self._clock = clock
-
-    def announce(self) -> None:
-        self.network.availability(self.friendly_name, True)
-
-    def press(self, *, clear_action: bool = True) -> PublishedPress:
-        written_at = self._clock()
-        self.network.publish(
-            self.friendly_name,
-            {"action": "emergency", "battery": self.battery, "linkquality": self.linkquality},
-        )
-        if clear_action:
-            self.network.publish(self.friendly_name, {"action": ""})
-        return PublishedPress(self.friendly_name, written_at)
