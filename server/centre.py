@@ -16,25 +16,32 @@ from server.core.security import new_password
 from server.crud.users import count_users, create_user
 from server.db.engine import make_engine, migrate, serialise_bootstrap, session_factory
 from server.db.models import Alarm
+from server.dispatch.desk import DispatchDesk
+from server.dispatch.engine import DispatchEngine
+from server.dispatch.notifier import Notifier, RecordingNotifier
 from server.ingest.broker import BrokerLink
 from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
 from server.live_relay import PostgresLiveRelay, announce_change
+from server.periodic import PeriodicJob
 from server.supervision import GatewayWatch
 from server.telemetry import TelemetryStore
-from server.telemetry.embedded import EmbeddedTelemetryStore
+from server.telemetry.batching import BatchingWriter
+from server.telemetry.from_settings import open_store, open_writer
 
 log = logging.getLogger(__name__)
 INITIAL_LOGIN_FILE = "initial-operator.txt"
 
 
 class Centre:
-    def __init__(self, settings: ServerSettings) -> None:
+    def __init__(self, settings: ServerSettings, notifier: Notifier | None = None) -> None:
         self.settings = settings
         self.engine = make_engine(settings.sqlalchemy_url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self.hub = LiveHub()
-        self.telemetry: TelemetryStore = _telemetry_store(settings)
+        # Charts read the store; ingest only offers points to the writer in front of it.
+        self.telemetry_store: TelemetryStore = open_store(settings)
+        self.telemetry: BatchingWriter = open_writer(settings, self.telemetry_store)
         self.relay: PostgresLiveRelay | None = None
         if self.engine.dialect.name == "postgresql":
             self.relay = PostgresLiveRelay(settings.sqlalchemy_url, self.sessions, self.hub)
@@ -42,6 +49,11 @@ class Centre:
             self.sessions, self.telemetry, notify_in_transaction=self.relay is not None
         )
         self.watch = GatewayWatch(self.sessions, self.announce)
+        self.dispatch = DispatchEngine(
+            self.sessions, self.announce, notifier or RecordingNotifier()
+        )
+        self.desk = DispatchDesk(self.dispatch)
+        self.ticker = PeriodicJob("escalation", settings.dispatch_tick_s, self.dispatch.tick)
         self.broker: BrokerLink | None = None
         if settings.mqtt_enabled:
             self.broker = BrokerLink(settings.broker, settings.instance, self.handler, self.hub)
@@ -53,6 +65,8 @@ class Centre:
         if self.relay is not None:
             self.relay.start()
         self.watch.start()
+        self.ticker.start()
+        self.telemetry.start()
         if self.broker is not None:
             self.broker.start()
 
@@ -72,7 +86,9 @@ class Centre:
         if self.relay is not None:
             self.relay.stop()
         self.watch.stop()
+        self.ticker.stop()
         self.telemetry.close()
+        self.telemetry_store.close()
         self.engine.dispose()
 
     def _ensure_first_user(self) -> None:
@@ -92,14 +108,6 @@ class Centre:
             log.info("created the first console account %r; its password is in %s", username, path)
         else:
             log.info("created the first console account %r from the settings", username)
-
-
-def _telemetry_store(settings: ServerSettings) -> TelemetryStore:
-    if settings.telemetry_backend == "influxdb":
-        from server.telemetry.influx import InfluxTelemetryStore
-
-        return InfluxTelemetryStore(settings.influx_url, settings.influx_database)
-    return EmbeddedTelemetryStore(settings.data_dir / "telemetry.sqlite3")
 
 
 def _write_private(path: Path, text: str) -> Path:

@@ -11,10 +11,9 @@ processes noticing the same silence store one alarm.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +22,7 @@ from protocol import AlarmBody, AlarmKind, AlarmMessage, Origin
 from protocol.messages import DEFAULT_PRIORITY
 from server.crud.alarms import get_alarm, ingest_alarm
 from server.db.models import Alarm, Gateway
+from server.periodic import PeriodicJob
 
 log = logging.getLogger(__name__)
 MISSES = 2
@@ -89,16 +89,9 @@ class GatewayWatch:
     def __init__(self, sessions: sessionmaker[Session], announce: Announce) -> None:
         self._sessions = sessions
         self._announce = announce
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gateway-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._periodic = PeriodicJob("gateway-watch", CHECK_EVERY_S, self.check)
+        self.start = self._periodic.start
+        self.stop = self._periodic.stop
 
     def check(self, now: datetime) -> int:
         raised = []
@@ -110,11 +103,3 @@ class GatewayWatch:
         for after in raised:
             after()
         return len(raised)
-
-    def _run(self) -> None:
-        while not self._stop.wait(CHECK_EVERY_S):
-            try:
-                self.check(datetime.now(UTC))
-            except Exception:
-                # The watch must outlive a database hiccup; it tries again in a moment.
-                log.exception("gateway watch failed; retrying")

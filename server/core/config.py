@@ -31,14 +31,33 @@ class ServerSettings(BaseSettings):
     telemetry_backend: Literal["embedded", "influxdb"] = "embedded"
     influx_url: str = "http://127.0.0.1:8086"
     influx_database: str = "eldercare"
+    # InfluxDB 1.x: user and password. 2.x/3.x: an API token (``Authorization: Token``).
+    influx_username: str | None = None
+    influx_password: SecretStr | None = None
+    influx_token: SecretStr | None = None
+    # 1.x: the server sets up retention policies and the downsampling continuous query.
+    # 2.x/3.x refuse those statements on the v1 API: false, and set them up there (README).
+    influx_manage_schema: bool = True
+    telemetry_batch_size: int = Field(default=5000, ge=1, le=100_000)
+    telemetry_flush_interval_s: float = Field(default=1.0, gt=0, le=60)
+    telemetry_queue_bound: int = Field(default=200_000, ge=1)
+    telemetry_retention_days: int = Field(default=30, ge=1)
+    telemetry_rollup_interval_s: int = Field(default=300, ge=1)
+    telemetry_rollup_retention_days: int = Field(default=730, ge=1)
     # The first operator account, created when no user exists. Without a password one is
     # generated and written to data_dir/initial-operator.txt (mode 0600), never logged.
     admin_username: str = "operator"
     admin_password: SecretStr | None = None
     session_ttl_s: int = Field(default=12 * 3600, ge=60)
+    # How often the dispatch engine looks for escalation steps that are due.
+    dispatch_tick_s: float = Field(default=2.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _no_defaults_in_production(self) -> ServerSettings:
+        if self.influx_token is not None and self.influx_username is not None:
+            raise ConfigurationError("SERVER_INFLUX_TOKEN or SERVER_INFLUX_USERNAME, not both")
+        if self.telemetry_queue_bound < self.telemetry_batch_size:
+            raise ConfigurationError("SERVER_TELEMETRY_QUEUE_BOUND must hold one batch")
         if self.environment == "production":
             if self.database_url is None:
                 raise ConfigurationError("production needs SERVER_DATABASE_URL (PostgreSQL)")

@@ -1,4 +1,4 @@
-"""Alarms: idempotent ingest, listing, acknowledgement."""
+"""Alarms: idempotent ingest (linked to the home on record), listing, acknowledgement."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from protocol import AlarmMessage
 from server import NotFound
+from server.crud import lifecycle
 from server.db.models import Alarm
 from server.db.upsert import dialect_insert
+from server.dispatch.intake import take_in
 
 
 def ingest_alarm(session: Session, message: AlarmMessage, received_at: datetime) -> bool:
@@ -30,6 +32,8 @@ def ingest_alarm(session: Session, message: AlarmMessage, received_at: datetime)
         "gateway_time": message.gateway_time,
         "received_at": received_at,
         "status": "open",
+        "state": "raised",
+        "version": 1,
         "message": message.model_dump(mode="json"),
     }
     stmt = (
@@ -38,13 +42,26 @@ def ingest_alarm(session: Session, message: AlarmMessage, received_at: datetime)
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(Alarm.id)  # rowcount is not reliable across drivers; RETURNING is
     )
-    return session.execute(stmt).scalar_one_or_none() is not None
+    if session.execute(stmt).scalar_one_or_none() is None:
+        return False
+    take_in(session, get_alarm(session, message.id), received_at)
+    session.flush()
+    return True
 
 
-def list_alarms(session: Session, *, status: str | None = None, limit: int = 100) -> list[Alarm]:
-    query = select(Alarm).order_by(Alarm.received_at.desc()).limit(limit)
+def list_alarms(
+    session: Session,
+    *,
+    status: str | None = None,
+    state: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Alarm]:
+    query = select(Alarm).order_by(Alarm.received_at.desc(), Alarm.id).limit(limit).offset(offset)
     if status is not None:
         query = query.where(Alarm.status == status)
+    if state is not None:
+        query = query.where(Alarm.state == state)
     return list(session.scalars(query))
 
 
@@ -58,16 +75,22 @@ def get_alarm(session: Session, alarm_id: str) -> Alarm:
 def acknowledge(
     session: Session, alarm_id: str, operator: str, now: datetime
 ) -> tuple[Alarm, bool]:
-    """Mark the alarm acknowledged; the bool says whether this call changed it.
+    """Mark the alarm acknowledged by an operator; the bool says whether this call changed it.
 
-    Row lock on PostgreSQL so two operators pressing at once yield one acknowledgement.
+    Row lock on PostgreSQL so two operators pressing at once yield one acknowledgement. The
+    engine may have dispatched already: then the state stays, the acknowledgement is noted.
     """
     alarm = session.scalars(select(Alarm).where(Alarm.id == alarm_id).with_for_update()).first()
     if alarm is None:
         raise NotFound(f"alarm {alarm_id} not found")
-    if alarm.status == "acknowledged":
+    if alarm.acknowledged_at is not None:
         return alarm, False
-    alarm.status = "acknowledged"
     alarm.acknowledged_at = now
     alarm.acknowledged_by = operator
+    if alarm.state == "raised":
+        lifecycle.move(session, alarm, "acknowledged", operator, now)
+    else:
+        alarm.status = lifecycle.coarse_status(alarm)
+        lifecycle.record(session, alarm, "acknowledged", operator, now)
+    lifecycle.save(session)
     return alarm, True

@@ -57,10 +57,37 @@ class Alarm(Base):
     device_time: Mapped[datetime | None]
     gateway_time: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # open / acknowledged
+    # The operator's view: open (no operator has taken it), acknowledged, resolved.
+    status: Mapped[str] = mapped_column(String(16), index=True)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[dict[str, Any]]  # the message as received, for the record
+    # The lifecycle (server/dispatch/lifecycle.py): raised, acknowledged, dispatched, accepted,
+    # en_route, on_scene, resolved. ``version`` grows with every change, so a conditional
+    # UPDATE tells two writers apart (one wins, the other sees it lost).
+    state: Mapped[str] = mapped_column(String(16), index=True, default="raised")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    resolved_at: Mapped[datetime | None]
+    # Known when the gateway is mapped to a home (server/dispatch/intake.py).
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True
+    )
+    responder_id: Mapped[int | None] = mapped_column(  # who is asked or going now
+        ForeignKey("responders.id", ondelete="SET NULL")
+    )
+    # Escalation ladder: pending / active / accepted / exhausted / cancelled; progress is
+    # the ladder's own state (server/dispatch/ladder.py); the engine acts at next_step_at.
+    escalation_state: Mapped[str | None] = mapped_column(String(16), index=True)
+    escalation: Mapped[dict[str, Any] | None]
+    next_step_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    # Every ORM UPDATE says WHERE version = <the version read> and bumps it; a writer that
+    # lost a race gets StaleDataError instead of overwriting (optimistic concurrency).
+    __mapper_args__ = {"version_id_col": version}
 
 
 class DeviceEvent(Base):
@@ -105,3 +132,8 @@ class ApiSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime]
+
+
+# The care and dispatch tables live in their own modules; importing them here registers every
+# table in Base.metadata whichever module is imported first (foreign keys name each other).
+from server.db import care_models, dispatch_models  # noqa: E402, F401
