@@ -10,10 +10,12 @@ silently; a newer schema has a new ``v``.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -31,6 +33,20 @@ GatewayId = Annotated[str, StringConstraints(pattern=GATEWAY_ID_PATTERN)]
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+
+def _has_utc_equivalent(value: datetime) -> datetime:
+    """Refuse a time that exists only in its own offset (0001-01-01T00:00+01:00 is before
+    year 1 in UTC): the centre stores every time in UTC and could never store it, so the
+    message would fail at the store on every resend instead of being rejected once."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError as err:
+        raise ValueError("the time is outside the range of UTC times") from err
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_has_utc_equivalent)]
 Scalar = float | int | bool | str
 
 
@@ -165,8 +181,8 @@ class _Envelope(_Strict):
     id: MessageId = Field(default_factory=new_message_id)
     gateway_id: GatewayId
     device_id: DeviceId | None = None
-    device_time: AwareDatetime | None = None
-    gateway_time: AwareDatetime
+    device_time: Timestamp | None = None
+    gateway_time: Timestamp
 
     @classmethod
     def channel(cls) -> Channel:

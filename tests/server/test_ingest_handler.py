@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -93,6 +94,23 @@ def test_bad_payload_becomes_a_dead_letter_with_its_reason(
         assert dead.topic == topic
         assert dead.detail
         assert dead.payload == raw.decode("utf-8", errors="backslashreplace")
+        assert session.scalars(select(Alarm)).all() == []
+
+
+@pytest.mark.parametrize("field", ["gateway_time", "device_time"])
+def test_alarm_with_a_time_the_store_cannot_hold_is_a_dead_letter(
+    handler: UplinkHandler, centre: Centre, field: str
+) -> None:
+    """Found by ``make fuzz``: the store keeps times in UTC, and this one has no UTC
+    equivalent. It used to fail inside the store on every resend; now it is refused once."""
+    raw = json.loads(encode(alarm()))
+    raw[field] = "0001-01-01T00:00:00+01:00"
+    out = handler.handle("eldercare/v1/gw-1/up/alarm", json.dumps(raw).encode())
+    assert out.publish == []
+    assert handler.counts["rejected_invalid"] == 1
+    with centre.sessions() as session:
+        [dead] = session.scalars(select(RejectedMessage)).all()
+        assert dead.reason == "invalid"
         assert session.scalars(select(Alarm)).all() == []
 
 
