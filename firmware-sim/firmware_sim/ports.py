@@ -79,20 +79,33 @@ class PtyPort:
 
 
 class TcpPort:
-    """Serves the device on a TCP port (one host connection at a time), like ser2net."""
+    """Serves the device on a TCP port (one host connection at a time), like ser2net.
+
+    ``unplug()`` drops the host's connection and stops listening, as a ser2net box losing its
+    serial device does; ``plug()`` listens again on the same address.
+    """
 
     def __init__(self, host: str, port: int) -> None:
-        self._server = socket.create_server((host, port), reuse_port=False)
-        self._server.settimeout(0.2)
-        self.address = self._server.getsockname()
+        self._server: socket.socket | None = None
+        self.address: tuple[str, int] = (host, port)
+        self._listen(host, port)
         self._conn: socket.socket | None = None
         self._lock = threading.Lock()
 
+    def _listen(self, host: str, port: int) -> None:
+        server = socket.create_server((host, port), reuse_port=False)
+        server.settimeout(0.2)
+        self._server = server
+        self.address = server.getsockname()[:2]
+
     def _connection(self, timeout: float) -> socket.socket | None:
+        server = self._server
+        if server is None:
+            raise OSError("port unplugged")
         if self._conn is None:
-            self._server.settimeout(timeout)
+            server.settimeout(timeout)
             try:
-                conn, _ = self._server.accept()
+                conn, _ = server.accept()
             except TimeoutError:
                 return None
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -113,13 +126,26 @@ class TcpPort:
         ready, _, _ = select.select([conn], [], [], timeout)
         if not ready:
             return b""
-        data = conn.recv(4096)
+        try:
+            data = conn.recv(4096)
+        except OSError:
+            data = b""
         if not data:
             conn.close()
             self._conn = None
         return data
 
+    def unplug(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+
+    def plug(self) -> None:
+        if self._server is None:
+            self._listen(*self.address)
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        self._server.close()
+        self.unplug()
