@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response, status
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from server.api.routes import alarms, auth, stream, system
+from server import Conflict, NotFound
+from server.api.routes import (
+    alarms,
+    audit,
+    auth,
+    dispatch,
+    homes,
+    organisations,
+    residents,
+    responders,
+    service_orders,
+    stream,
+    system,
+)
 from server.centre import Centre
 from server.core.config import ServerSettings
 
@@ -31,8 +45,31 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(title="Eldercare dispatch centre", version="1", lifespan=lifespan)
     app.state.centre = centre
     api = APIRouter(prefix="/api")
-    for module in (auth, alarms, stream, system):
+    for module in (
+        auth,
+        alarms,
+        dispatch,
+        stream,
+        system,
+        organisations,
+        homes,
+        residents,
+        responders,
+        service_orders,
+        audit,
+    ):
         api.include_router(module.router)
+    app.add_exception_handler(NotFound, _status_of(status.HTTP_404_NOT_FOUND))
+    app.add_exception_handler(Conflict, _status_of(status.HTTP_409_CONFLICT))
     app.include_router(api)
     app.mount("/", StaticFiles(directory=CONSOLE, html=True), name="console")
     return app
+
+
+def _status_of(code: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """Store errors become the HTTP answer they mean, with the store's message."""
+
+    async def handle(_request: Request, err: Exception) -> Response:
+        return JSONResponse({"detail": str(err)}, status_code=code)
+
+    return handle

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -31,6 +31,14 @@ def get_session(centre: CentreDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def commit_then(session: Session, after: Iterable[Callable[[], None]]) -> None:
+    """Commit, then run what must only happen once the change is stored (live events,
+    notifications)."""
+    session.commit()
+    for action in after:
+        action()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,15 @@ class AlarmPublic(BaseModel):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     origin: dict[str, Any]
+    # The lifecycle (server/crud/lifecycle.py) and escalation (server/dispatch/).
+    state: str
+    outcome: str | None
+    resolved_at: datetime | None
+    organisation_id: int | None
+    resident_id: int | None
+    responder_id: int | None
+    escalation_state: str | None
+    next_step_at: datetime | None
 
     @classmethod
     def of(cls, alarm: Alarm) -> AlarmPublic:

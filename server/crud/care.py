@@ -50,8 +50,9 @@ def dispatch_settings(session: Session, organisation_id: int | None) -> Dispatch
 def set_dispatch_settings(
     session: Session, org: Organisation, overrides: dict[str, Any], actor: str, now: datetime
 ) -> DispatchSettings:
-    """Replace the organisation's overrides; refused (ValueError) unless the merged result is
-    valid for it and for every organisation below it that inherits them."""
+    """Replace the organisation's overrides; refused (pydantic ValidationError) unless the
+    merged result is valid. Each key is checked on its own, so what is valid here stays valid
+    under every organisation below that overrides other keys."""
     chain = settings_chain(session, org.parent_id)
     effective = resolve([*chain, overrides])
     org.dispatch_settings = overrides

@@ -18,7 +18,7 @@ so of two writers one wins and the other gets ``Conflict`` (flush raises StaleDa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +29,10 @@ from server.crud import audit
 from server.db.dispatch_models import AlarmAction
 from server.db.models import Alarm
 
-STATES = ("raised", "acknowledged", "dispatched", "accepted", "en_route", "on_scene", "resolved")
+AlarmState = Literal[
+    "raised", "acknowledged", "dispatched", "accepted", "en_route", "on_scene", "resolved"
+]
+STATES: tuple[str, ...] = get_args(AlarmState)
 OUTCOMES = ("real_emergency", "false_alarm", "test", "cancelled")
 _OPEN_STATES = frozenset(STATES) - {"resolved"}
 ALLOWED_FROM: dict[str, frozenset[str]] = {

@@ -11,8 +11,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from protocol import CommandBody, CommandKind, CommandMessage
 from server import NotFound
 from server.api.deps import CentreDep, CurrentUser, SessionDep
+from server.api.pagination import Limit, Offset
 from server.api.schemas import AlarmDetail, AlarmPublic
 from server.crud import alarms as crud
+from server.crud.lifecycle import AlarmState
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
 log = logging.getLogger(__name__)
@@ -23,10 +25,17 @@ AlarmId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="the alarm'
 def list_alarms(
     session: SessionDep,
     _user: CurrentUser,
-    status_: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    status_: Annotated[
+        Literal["open", "acknowledged", "resolved"] | None, Query(alias="status")
+    ] = None,
+    state: AlarmState | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[AlarmPublic]:
-    return [AlarmPublic.of(a) for a in crud.list_alarms(session, status=status_, limit=limit)]
+    """Newest first. ``status`` is the operator's view (open: no operator has taken it);
+    ``state`` the lifecycle."""
+    alarms = crud.list_alarms(session, status=status_, state=state, limit=limit, offset=offset)
+    return [AlarmPublic.of(a) for a in alarms]
 
 
 @router.get("/{alarm_id}")
