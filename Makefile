@@ -63,3 +63,10 @@ home-eval: $(STAMP)
 .PHONY: bench-vitals
 bench-vitals: $(STAMP)
 	$(PY) -m bench.vitals
+
+# Fuzz every boundary parser with a million inputs each (serial frames and payloads, the
+# Zigbee2MQTT bridge, the wire codec; the uplink handler with fewer): crashing inputs go to
+# var/fuzz/. Not part of `make test`, which runs a 20,000-input version.
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(PY) -m bench.fuzz
