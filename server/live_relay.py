@@ -66,7 +66,8 @@ class PostgresLiveRelay:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():  # a centre may be stopped without having started
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         try:

@@ -1,7 +1,7 @@
 """Fixtures for whole-chain tests on real components, built on each other:
 
-broker (mosquitto) -> PostgreSQL cluster -> server process (per store) -> a home (gateway
-process, a call button on a real pty, a Zigbee2MQTT SOS button on the broker).
+broker (mosquitto) -> PostgreSQL cluster (tests/conftest.py) -> server process (per store) ->
+a home (gateway process, a call button on a real pty, a Zigbee2MQTT SOS button on the broker).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from firmware_sim.ports import PtyPort
-from firmware_sim.serial_device import CallButton
+from firmware_sim.serial_device import CallButton, Pendant
 from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
 
 from onebox.broker import HOME_ACL, Broker
@@ -24,6 +24,9 @@ from onebox.net import wait_for
 from onebox.postgres import PostgresCluster
 from onebox.stack import Accounts, GatewayProcess, ServerProcess
 from protocol.mqtt import BrokerEndpoint
+
+# The registered kind (``python -m edge.devices``) each simulated serial device is.
+SERIAL_KIND: dict[type[CallButton], str] = {CallButton: "call_button", Pendant: "fall_pendant"}
 
 OPERATOR_PASSWORD = secrets.token_urlsafe(12)
 _gateway_numbers = itertools.count(1)
@@ -49,13 +52,6 @@ def home_broker(tmp_path_factory: pytest.TempPathFactory, accounts: Accounts) ->
     ).start()
     yield started
     started.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster(tmp_path_factory.mktemp("postgres")).start()
-    yield cluster
-    cluster.stop()
 
 
 @dataclass
@@ -205,7 +201,7 @@ def serial_home(
             accounts,
             gateway_id=gateway_id,
             home_id=f"home-{name}",
-            serial_devices={device_id: str(port.link)},
+            serial_devices={device_id: {"port": str(port.link), "kind": SERIAL_KIND[device_cls]}},
             z2m_devices={},
             **settings,
         ).start()
