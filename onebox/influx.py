@@ -19,10 +19,26 @@ INFLUXD = Path("/usr/bin/influxd")
 
 
 class InfluxServer:
-    """``influxd -config <workdir>/influxd.conf``; ``url`` is the HTTP API base URL."""
+    """``influxd -config <workdir>/influxd.conf``; ``url`` is the HTTP API base URL.
 
-    def __init__(self, workdir: Path, *, port: int | None = None) -> None:
+    ``continuous_queries`` turns the service on that runs them (checked every second);
+    ``max_body_size`` (bytes) lowers the write size above which influxd answers 413;
+    ``auth_enabled`` requires users (the first, an admin, may be created without).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        continuous_queries: bool = False,
+        max_body_size: int | None = None,
+        auth_enabled: bool = False,
+    ) -> None:
         self.workdir = workdir
+        self.auth_enabled = auth_enabled
+        self.continuous_queries = continuous_queries
+        self.max_body_size = max_body_size
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.rpc_port = free_port()
@@ -57,12 +73,16 @@ class InfluxServer:
             "  enabled = false",
             "",
             "[continuous_queries]",
-            "  enabled = false",
+            f"  enabled = {'true' if self.continuous_queries else 'false'}",
+            '  run-interval = "1s"',
+            "  log-enabled = false",
             "",
             "[http]",
             f'  bind-address = "{self.host}:{self.port}"',
             "  log-enabled = false",  # one access-log line per write would drown the errors
             "  pprof-enabled = false",
+            *([f"  max-body-size = {self.max_body_size}"] if self.max_body_size else []),
+            f"  auth-enabled = {'true' if self.auth_enabled else 'false'}",
             "",
             "[logging]",  # influxd 1.x logs to stderr; Service sends it to influxd.log
             '  level = "warn"',

@@ -24,6 +24,7 @@ from server.api.routes import (
     service_orders,
     stream,
     system,
+    telemetry,
 )
 from server.centre import Centre
 from server.core.config import ServerSettings
@@ -51,6 +52,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         dispatch,
         stream,
         system,
+        telemetry,
         organisations,
         homes,
         residents,

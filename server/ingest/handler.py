@@ -37,7 +37,7 @@ from server.crud.ingest import record_event, record_rejected, record_status
 from server.db.models import Gateway
 from server.live_relay import announce_change
 from server.supervision import gateway_offline_alarm
-from server.telemetry import TelemetryStore, TelemetryWriteError
+from server.telemetry import Admission, TelemetryPoint, TelemetrySink
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class UplinkHandler:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        telemetry: TelemetryStore,
+        telemetry: TelemetrySink,
         *,
         clock: Callable[[], float] = time.time,
         notify_in_transaction: bool = False,
@@ -75,6 +75,11 @@ class UplinkHandler:
         self.counts[message.type] += 1
         if isinstance(message, AlarmMessage):
             return self._alarm(message, now)
+        if isinstance(message, TelemetryMessage):
+            # No SQL, no I/O: queued for the telemetry writer, so what follows (an alarm
+            # perhaps) is not held up by it.
+            self._offer_telemetry(message)
+            return Outgoing()
         out = Outgoing()
         with self._sessions.begin() as session:
             if isinstance(message, StatusMessage):
@@ -90,13 +95,6 @@ class UplinkHandler:
                 record_event(session, message)
                 # Events that gateways keep in their outbox (a cancelled fall) wait for this.
                 out.publish.append(_receipt(message.gateway_id, message.id, now))
-        if isinstance(message, TelemetryMessage):
-            try:
-                self._write_telemetry(message)
-            except (TelemetryWriteError, ValueError, OverflowError) as err:
-                # Telemetry may be thinned, alarms never: count it, say it, move on.
-                self.counts["telemetry_dropped"] += 1
-                log.warning("telemetry point from %s dropped: %s", message.gateway_id, err)
         return out
 
     def _alarm(self, message: AlarmMessage, now: datetime) -> Outgoing:
@@ -139,13 +137,23 @@ class UplinkHandler:
             log.warning("gateway %s went offline: alarm %s", gateway_id, message.id)
             self._announce_new(session, message.id, out)
 
-    def _write_telemetry(self, message: TelemetryMessage) -> None:
+    def _offer_telemetry(self, message: TelemetryMessage) -> None:
+        """Telemetry may be thinned under pressure, alarms never: count what was shed."""
         tags = {"gateway_id": message.gateway_id}
         if message.device_id:
             tags["device_id"] = message.device_id
-        self._telemetry.write(
-            message.body.measurement, tags, dict(message.body.fields), message.gateway_time
-        )
+        try:
+            point = TelemetryPoint.at(
+                message.body.measurement, tags, message.body.fields, message.gateway_time
+            )
+        except (ValueError, OverflowError) as err:
+            self.counts["telemetry_invalid"] += 1
+            log.warning("telemetry point from %s dropped: %s", message.gateway_id, err)
+            return
+        admission = self._telemetry.offer(point)
+        if admission is not Admission.QUEUED:
+            # The writer logs the overload once per episode; here it is only counted.
+            self.counts[f"telemetry_{admission.value}"] += 1
 
     def _reject(self, topic: str, payload: bytes, err: MessageRejected, now: datetime) -> None:
         self.counts[f"rejected_{err.reason.value}"] += 1

@@ -3,55 +3,71 @@
 Why the v1 API: it is the one API every InfluxDB generation serves. 1.x (Debian ships 1.6)
 has nothing else; 2.x and 3.x keep ``POST /write`` and ``POST /query`` as a compatibility
 layer. So the same store runs against whichever server a centre operates, and the tests run on
-a real 1.6 ``influxd``. Line protocol is built by ``influxdb_client.Point``, whose escaping of
-spaces, commas and ``=`` is maintained upstream; we only send it with ``httpx``.
+a real 1.6 ``influxd``. Line protocol is built by ``influxdb_client.Point``
+(`TelemetryPoint.line_protocol`); we only send it with ``httpx``.
+
+Credentials: a 1.x user and password go as HTTP basic auth; a 2.x/3.x token goes as
+``Authorization: Token <token>``, which both accept on their v1 endpoints.
 
 The server is not contacted when the store is built: a centre must start (and take alarms)
-while InfluxDB is briefly down. The database is created when a write first finds it missing
-(``404 database not found``), not up front: 1.x creates it with ``CREATE DATABASE``, which is
-idempotent, while 2.x/3.x map databases to buckets themselves and may refuse the statement.
+while InfluxDB is briefly down. `prepare` (run by the writer thread, retried) sets up the
+database, retention and downsampling (`influx_schema`), and runs again if a write finds the
+database gone (``404 database not found``).
 
-Exception tree (both under ``server.ServerError``)::
-
-    ServerError
-     ├── TelemetryWriteError   a point was not stored; ``retryable`` says whether to try again
-     └── TelemetryQueryError   InfluxDB refused or failed an InfluxQL query
+How the v1 write endpoint answers a batch with bad points differs by generation, and matters:
+1.x and 3.x keep the good points and answer 400 "partial write" (resending would only repeat
+the bad ones), 2.x refuses the whole batch for one bad line (halves of it may go through).
 """
 
 from __future__ import annotations
 
-import math
 import threading
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
-from influxdb_client.client.write.point import Point
-from influxdb_client.domain.write_precision import WritePrecision
 
-from server.telemetry import TelemetryQueryError, TelemetryWriteError
-
-FieldValue = float | int | bool | str
+from server.telemetry import (
+    TelemetryQueryError,
+    TelemetryRejected,
+    TelemetryWriteError,
+    dropped_count,
+)
+from server.telemetry import influxql as iql
+from server.telemetry.charts import LatestValue, SeriesPoint, SeriesQuery, bucket_start
+from server.telemetry.influx_schema import RetentionPlan, ensure_schema, rollup_select
+from server.telemetry.point import FieldValue, TelemetryPoint, from_ns, to_ns
 
 # Statuses after which the same request may succeed later: the server is overloaded,
 # restarting, or behind a proxy that could not reach it. Anything else in 4xx is about the
 # request itself (type conflict, bad name, bad credentials) and fails again unchanged.
 _RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Refused for what is in the batch (not for who sent it): a part of the batch may go through.
+_SPLITTABLE_STATUSES = frozenset({400, 413})
 
 
 class InfluxTelemetryStore:
-    """Writes telemetry points to one InfluxDB database; safe to call from any thread.
+    """Telemetry in one InfluxDB database; safe to call from any thread.
 
     Parameters
     ----------
     url
         Base URL of the InfluxDB HTTP API, e.g. ``http://127.0.0.1:8086``.
     database
-        Database name (on 2.x/3.x: the database mapped to a bucket).
+        Database name (on 2.x: mapped to a bucket by a DBRP mapping; on 3.x: the database).
     username, password
-        Sent as HTTP basic auth, which 1.x accepts and 2.x/3.x accept with a token as password.
+        1.x credentials, sent as HTTP basic auth.
+    token
+        2.x/3.x API token, sent as ``Authorization: Token``; excludes ``username``.
+    retention
+        Retention and downsampling to set up (1.x). None: the operator manages the schema
+        (2.x/3.x), and a missing database is only created (``CREATE DATABASE``).
     timeout_s
-        Per-request timeout in seconds; a write never blocks the MQTT thread for longer.
+        Per-request timeout in seconds.
+    clock
+        Seconds since the epoch; decides whether a chart's range is still in raw data.
     """
 
     def __init__(
@@ -61,16 +77,32 @@ class InfluxTelemetryStore:
         *,
         username: str | None = None,
         password: str | None = None,
+        token: str | None = None,
+        retention: RetentionPlan | None = None,
         timeout_s: float = 5.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if token is not None and username is not None:
+            raise ValueError("give InfluxDB either a token or a username, not both")
         self.url = url.rstrip("/")
         self.database = database
+        self.retention = retention
+        self._clock = clock
         auth = (username, password or "") if username is not None else None
+        headers = {"Authorization": f"Token {token}"} if token is not None else {}
         # One persistent client: keep-alive connections, so a write is one round trip.
-        self._http = httpx.Client(base_url=self.url, auth=auth, timeout=timeout_s)
-        # Serialises writes and the create-on-404 step; also makes close() wait for a write.
+        self._http = httpx.Client(base_url=self.url, auth=auth, headers=headers, timeout=timeout_s)
+        # Serialises schema set-up; close() waits for it.
         self._lock = threading.Lock()
         self._closed = False
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Create the database and, with a retention plan, its policies and continuous query."""
+        with self._lock:
+            self._check_open()
+            self._create_schema()
 
     def write(
         self,
@@ -79,26 +111,53 @@ class InfluxTelemetryStore:
         fields: dict[str, FieldValue],
         time: datetime,
     ) -> None:
-        """Store one point at ``time`` (nanosecond precision; must be timezone-aware).
+        """Store one point now (no batching); raises `TelemetryWriteError` if not stored."""
+        self.write_batch([TelemetryPoint.at(measurement, tags, fields, time)])
 
-        Python ``int`` is written as an InfluxDB integer (``42i``), ``bool`` as a boolean,
-        ``float`` as a float and ``str`` as a string, so the field types stay what the device
-        reported. Raises `TelemetryWriteError` if InfluxDB did not store the point.
+    def write_batch(self, points: Sequence[TelemetryPoint]) -> None:
+        """Store ``points`` in one request (nanosecond precision).
+
+        Raises a retryable `TelemetryWriteError` when InfluxDB is unreachable or failing, and
+        `TelemetryRejected` when it refused points of the batch.
         """
-        line = _line_protocol(measurement, tags, fields, time)
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the InfluxDB telemetry store is closed")
-            response = self._post_write(line)
-            if response.status_code == 404 and "database not found" in _error_text(response):
-                self._create_database()
-                response = self._post_write(line)
-        if not response.is_success:
-            raise TelemetryWriteError(
-                f"InfluxDB at {self.url} refused a point for {measurement!r} in database "
-                f"{self.database!r}: HTTP {response.status_code}: {_error_text(response)}",
-                retryable=response.status_code in _RETRYABLE_STATUSES,
-            )
+        if not points:
+            return
+        body = "\n".join(point.line_protocol() for point in points).encode()
+        self._check_open()
+        response = self._post_write(body)
+        if response.status_code == 404 and "database not found" in _error_text(response):
+            with self._lock:
+                self._create_schema()
+            response = self._post_write(body)
+        if response.is_success:
+            return
+        text = _error_text(response)
+        message = (
+            f"InfluxDB at {self.url} refused {len(points)} point(s) for database "
+            f"{self.database!r}: HTTP {response.status_code}: {text}"
+        )
+        if response.status_code in _RETRYABLE_STATUSES or response.status_code >= 500:
+            raise TelemetryWriteError(message, retryable=True)
+        partial = response.status_code == 400 and "partial write" in text
+        raise TelemetryRejected(
+            message,
+            partial=partial,
+            splittable=not partial and response.status_code in _SPLITTABLE_STATUSES,
+            dropped=dropped_count(text) if partial else None,
+        )
+
+    def housekeep(self) -> None:
+        """Nothing: InfluxDB enforces retention and runs continuous queries itself."""
+
+    def downsample(self, start: datetime, end: datetime) -> None:
+        """Run the continuous query's downsampling over a past range, e.g. data written before
+        the query existed (a continuous query only ever covers the interval just ended)."""
+        if self.retention is None:
+            raise TelemetryQueryError("downsampling needs a retention plan (InfluxDB 1.x)")
+        where = f"time >= {to_ns(start)} AND time < {to_ns(end)}"
+        self._run(rollup_select(self.database, self.retention, where))
+
+    # -- reading -----------------------------------------------------------------------------
 
     def query(self, influxql: str) -> list[dict[str, Any]]:
         """Run InfluxQL and return every row as ``{column: value}``, series after series.
@@ -108,74 +167,97 @@ class InfluxTelemetryStore:
         field whose value is whole (``20.0``) comes back as ``20`` (Go prints float64 that
         way), so compare numerically; ``SHOW FIELD KEYS`` tells the stored type.
         """
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the InfluxDB telemetry store is closed")
-            try:
-                response = self._http.post(
-                    "/query", params={"db": self.database, "epoch": "ns"}, data={"q": influxql}
-                )
-            except httpx.HTTPError as err:
-                raise TelemetryQueryError(f"InfluxDB at {self.url} unreachable: {err}") from err
-        return _rows(influxql, response)
+        rows: list[dict[str, Any]] = []
+        for series in self._run(influxql):
+            series_tags = series.get("tags", {})
+            for values in series.get("values", []):
+                rows.append({**series_tags, **dict(zip(series["columns"], values, strict=True))})
+        return rows
+
+    def series(self, query: SeriesQuery) -> list[SeriesPoint]:
+        """Means per bucket; from the downsampled policy once the range reaches past raw data."""
+        policy, field, bucket_s = None, query.field, query.bucket_s
+        plan = self.retention
+        if plan is not None and query.start_ns < (self._clock() - plan.raw_days * 86_400) * 1e9:
+            policy, field = plan.rollup_policy, f"mean_{query.field}"
+            bucket_s = max(bucket_s, plan.rollup_interval_s)
+        src = iql.source(self.database, policy, query.measurement)
+        statement = iql.series_statement(query, src, field, bucket_s)
+        return [
+            SeriesPoint(bucket_start(row["time"], bucket_s), float(row["mean"]))
+            for row in self.query(statement)
+            if row["mean"] is not None
+        ]
+
+    def latest(
+        self, measurement: str, field: str, gateway_id: str | None = None
+    ) -> list[LatestValue]:
+        """The last value of ``field`` per device, from raw data (kept ``raw_days``)."""
+        src = iql.source(self.database, None, measurement)
+        found = [
+            LatestValue(
+                row["gateway_id"], row["device_id"] or None, from_ns(row["time"]), row["last"]
+            )
+            for row in self.query(iql.latest_statement(src, field, gateway_id))
+            if row["last"] is not None
+        ]
+        return sorted(found, key=lambda v: (v.gateway_id, v.device_id or ""))
 
     def close(self) -> None:
-        """Close the connection pool; waits for a write in progress to finish."""
+        """Close the connection pool; waits for a schema set-up in progress."""
         with self._lock:
             self._closed = True
             self._http.close()
 
-    def _post_write(self, line: str) -> httpx.Response:
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the InfluxDB telemetry store is closed")
+
+    def _post_write(self, body: bytes) -> httpx.Response:
         try:
             return self._http.post(
                 "/write",
                 params={"db": self.database, "precision": "ns"},
-                content=line.encode(),
+                content=body,
                 headers={"Content-Type": "text/plain; charset=utf-8"},
             )
         except httpx.HTTPError as err:
             raise TelemetryWriteError(
-                f"InfluxDB at {self.url} unreachable, point not stored: {err}"
+                f"InfluxDB at {self.url} unreachable, points not stored: {err}"
             ) from err
 
-    def _create_database(self) -> None:
-        statement = f"CREATE DATABASE {_quote_identifier(self.database)}"
+    def _run(self, statement: str) -> list[dict[str, Any]]:
+        """One statement; the ``series`` of its result. Raises `TelemetryQueryError`."""
         try:
-            response = self._http.post("/query", data={"q": statement})
+            response = self._http.post(
+                "/query", params={"db": self.database, "epoch": "ns"}, data={"q": statement}
+            )
         except httpx.HTTPError as err:
-            raise TelemetryWriteError(
-                f"InfluxDB at {self.url} unreachable, point not stored: {err}"
+            raise TelemetryQueryError(
+                f"InfluxDB at {self.url} unreachable: {err}", retryable=True
             ) from err
         error = _statement_error(response)
         if error is not None:
-            raise TelemetryWriteError(
-                f"InfluxDB at {self.url} could not create database {self.database!r}: {error}",
+            raise TelemetryQueryError(
+                f"InfluxDB failed {statement!r}: {error}",
                 retryable=response.status_code in _RETRYABLE_STATUSES,
             )
+        results = response.json().get("results", [])
+        return list(results[0].get("series", [])) if results else []
 
-
-def _line_protocol(
-    measurement: str, tags: dict[str, str], fields: dict[str, FieldValue], time: datetime
-) -> str:
-    if time.tzinfo is None:
-        # Point would read a naive time as UTC, the embedded store as local time: refuse it.
-        raise ValueError(f"telemetry time must be timezone-aware, got {time.isoformat()}")
-    for key, value in fields.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            # Point silently drops NaN and infinity; say so instead of losing the field.
-            raise ValueError(f"field {key!r} is {value}: InfluxDB stores only finite floats")
-    # Point escapes names and tag values, writes int as 42i, bool as true/false, str quoted.
-    # (from_dict rather than Point(...).tag(...): Point's own methods carry no annotations.)
-    point = Point.from_dict({"measurement": measurement, "tags": tags, "fields": fields})
-    line: str = point.time(time, WritePrecision.NS).to_line_protocol()
-    if not line:
-        raise ValueError(f"point for {measurement!r} has no fields; InfluxDB needs one")
-    return line
-
-
-def _quote_identifier(name: str) -> str:
-    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    def _create_schema(self) -> None:
+        """Under ``_lock``. Query errors become write errors: the caller was writing."""
+        try:
+            if self.retention is None:
+                self._run(f"CREATE DATABASE {iql.identifier(self.database)}")
+            else:
+                ensure_schema(self._run, self.database, self.retention)
+        except TelemetryQueryError as err:
+            raise TelemetryWriteError(
+                f"could not set up database {self.database!r}: {err}", retryable=err.retryable
+            ) from err
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -205,16 +287,3 @@ def _statement_error(response: httpx.Response) -> str | None:
         if isinstance(result, dict) and "error" in result:
             return str(result["error"])
     return None
-
-
-def _rows(influxql: str, response: httpx.Response) -> list[dict[str, Any]]:
-    error = _statement_error(response)
-    if error is not None:
-        raise TelemetryQueryError(f"InfluxDB failed {influxql!r}: {error}")
-    rows: list[dict[str, Any]] = []
-    for result in response.json().get("results", []):
-        for series in result.get("series", []):
-            series_tags = series.get("tags", {})
-            for values in series.get("values", []):
-                rows.append({**series_tags, **dict(zip(series["columns"], values, strict=True))})
-    return rows

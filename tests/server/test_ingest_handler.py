@@ -21,7 +21,8 @@ from protocol import (
 )
 from server.centre import Centre
 from server.db.models import Alarm, DeviceEvent, Gateway, RejectedMessage
-from server.ingest.handler import UplinkHandler
+from server.ingest.handler import Outgoing, UplinkHandler
+from server.telemetry.batching import BatchingWriter, BatchPolicy
 from server.telemetry.embedded import EmbeddedTelemetryStore
 from tests.factories import alarm_message
 
@@ -135,13 +136,37 @@ def test_telemetry_goes_to_the_telemetry_store(handler: UplinkHandler, centre: C
         gateway_time=NOW,
         body=TelemetryBody(measurement="battery", fields={"percent": 55, "low": False}),
     )
-    handler.handle("eldercare/v1/gw-1/up/telemetry", encode(point))
-    store = centre.telemetry
+    centre.telemetry.start()
+    assert handler.handle("eldercare/v1/gw-1/up/telemetry", encode(point)) == Outgoing()
+    assert centre.telemetry.flush()
+    store = centre.telemetry_store
     assert isinstance(store, EmbeddedTelemetryStore)
     [(time_ns, tags, fields)] = store.query("battery")
     assert time_ns == int(NOW.timestamp() * 1e9)
     assert tags == {"gateway_id": "gw-1", "device_id": "call-button-1"}
     assert fields == {"percent": 55, "low": False}
+
+
+def test_a_telemetry_backlog_is_shed_and_counted_and_alarms_go_on(centre: Centre) -> None:
+    # The writer is not running and holds two points: the telemetry store is not keeping up.
+    writer = BatchingWriter(centre.telemetry_store, BatchPolicy(batch_size=1, queue_bound=2))
+    handler = UplinkHandler(centre.sessions, writer, clock=NOW.timestamp)
+    for percent in range(5):
+        point = TelemetryMessage(
+            gateway_id="gw-1",
+            gateway_time=NOW,
+            body=TelemetryBody(measurement="battery", fields={"percent": percent}),
+        )
+        handler.handle("eldercare/v1/gw-1/up/telemetry", encode(point))
+
+    out = handler.handle("eldercare/v1/gw-1/up/alarm", encode(alarm()))
+
+    assert handler.counts["telemetry_displaced_oldest"] == 3
+    assert writer.stats().dropped == {"queue_full": 3}
+    assert writer.stats().queued == 2
+    assert decode_downlink(*out.publish[0]).body.duplicate is False  # type: ignore[union-attr]
+    with centre.sessions() as session:
+        assert len(session.scalars(select(Alarm)).all()) == 1
 
 
 def test_event_is_stored_once_and_receipted_every_time(

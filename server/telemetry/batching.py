@@ -1,0 +1,277 @@
+"""The telemetry writer: a bounded queue, one thread, batches by size and by age, retries.
+
+Ingest `offer`s points and returns at once; it never waits for a store, so an alarm handled
+on the same MQTT thread never waits behind telemetry. The writer thread takes a batch when
+``batch_size`` points are queued or the oldest has waited ``max_age_s``, and writes it:
+
+- unreachable store or a 5xx: the batch is kept and retried with exponential backoff (capped)
+  until it goes through; meanwhile the queue fills;
+- the queue full: the oldest queued point is dropped for the new one, counted, and the ingest
+  path told (`Admission.DISPLACED_OLDEST`). Oldest first, because a chart needs the present;
+  telemetry may be thinned under pressure, alarms (in SQL, not here) never are;
+- points refused (4xx): counted and logged; a batch refused as a whole for what is in it is
+  split in halves until the bad points are isolated; never retried unchanged.
+
+`close` writes what is queued (retrying until its timeout), then drops the rest, counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from server.telemetry import (
+    Admission,
+    TelemetryPoint,
+    TelemetryRejected,
+    TelemetryStore,
+    TelemetryWriteError,
+)
+from server.telemetry.stats import WriterCounters, WriterStats
+
+log = logging.getLogger(__name__)
+# The thread re-reads the (injectable) clock at least this often while it waits.
+_MAX_WAIT_S = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPolicy:
+    """When to write and how to retry; times in seconds."""
+
+    batch_size: int = 5000
+    max_age_s: float = 1.0
+    queue_bound: int = 200_000
+    retry_initial_s: float = 0.1
+    retry_max_s: float = 30.0
+    housekeeping_s: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.queue_bound < self.batch_size:
+            raise ValueError("need 1 <= batch_size <= queue_bound")
+        if self.max_age_s <= 0 or self.retry_initial_s <= 0:
+            raise ValueError("ages and delays must be positive")
+
+    def due(self, queued: int, oldest_age_s: float | None, flushing: bool) -> bool:
+        """Should the writer take a batch now?"""
+        if queued >= self.batch_size:
+            return True
+        return queued > 0 and (
+            flushing or (oldest_age_s is not None and oldest_age_s >= self.max_age_s)
+        )
+
+
+class BatchingWriter:
+    """Writes offered points to ``store`` in batches from its own thread.
+
+    ``clock`` (monotonic seconds) decides ages and housekeeping; inject one in tests.
+    """
+
+    def __init__(
+        self,
+        store: TelemetryStore,
+        policy: BatchPolicy | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        name: str = "telemetry-writer",
+    ) -> None:
+        self.store = store
+        self.policy = policy or BatchPolicy()
+        self._clock = clock
+        self._queue: deque[tuple[float, TelemetryPoint]] = deque()
+        self._cond = threading.Condition()
+        self._counters = WriterCounters()
+        self._in_flight = 0
+        self._flushing = False
+        self._stopping = False
+        self._shedding = False
+        self._abandon = threading.Event()  # close() timed out: stop retrying, drop the rest
+        self._prepared = False
+        self._next_housekeeping: float | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> BatchingWriter:
+        self._thread.start()
+        return self
+
+    # -- ingest side -------------------------------------------------------------------------
+
+    def offer(self, point: TelemetryPoint) -> Admission:
+        """Queue ``point``; O(1), never blocks on the store."""
+        with self._cond:
+            if self._stopping:
+                self._counters.dropped["closed"] += 1
+                return Admission.REFUSED
+            displaced = len(self._queue) >= self.policy.queue_bound
+            if displaced:
+                self._queue.popleft()
+                self._counters.dropped["queue_full"] += 1
+                if not self._shedding:
+                    self._shedding = True
+                    log.warning(
+                        "telemetry queue full (%d points): dropping the oldest points; "
+                        "the telemetry store is not keeping up",
+                        self.policy.queue_bound,
+                    )
+            self._queue.append((self._clock(), point))
+            self._counters.accepted += 1
+            queued = len(self._queue)
+            if queued == 1 or queued == self.policy.batch_size:
+                self._cond.notify_all()
+        return Admission.DISPLACED_OLDEST if displaced else Admission.QUEUED
+
+    def stats(self) -> WriterStats:
+        with self._cond:
+            return self._counters.snapshot(len(self._queue) + self._in_flight, self._shedding)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Write everything queued now; True once written (or refused), False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            self._flushing = True
+            self._cond.notify_all()
+            while self._queue or self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._thread.is_alive():
+                    return False
+                self._cond.wait(min(remaining, _MAX_WAIT_S))
+            return True
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop taking points, write the queue (retrying up to ``timeout_s``), stop."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                self._abandon.set()
+                self._thread.join(timeout_s)
+        with self._cond:
+            left = len(self._queue)
+            self._queue.clear()
+            if left:
+                self._counters.dropped["shutdown"] += left
+            lost = self._counters.dropped.get("shutdown", 0)
+        if lost:
+            log.error(
+                "telemetry writer stopped with %d point(s) unwritten: the store was unreachable",
+                lost,
+            )
+
+    # -- writer thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while (batch := self._next_batch()) is not None:
+            started = time.perf_counter()
+            try:
+                self._deliver(batch)
+            except Exception:
+                # The thread must outlive a bug in one batch; the batch is counted as lost.
+                log.exception("telemetry writer failed on a batch of %d points", len(batch))
+                with self._cond:
+                    self._counters.dropped["error"] += len(batch)
+            with self._cond:
+                self._in_flight = 0
+                self._counters.observe_batch(time.perf_counter() - started)
+                if self._shedding and len(self._queue) < self.policy.queue_bound // 2:
+                    self._shedding = False
+                    log.warning(
+                        "telemetry queue below half again; %d point(s) shed so far",
+                        self._counters.dropped["queue_full"],
+                    )
+                self._cond.notify_all()
+            self._housekeep_when_due()
+
+    def _next_batch(self) -> list[TelemetryPoint] | None:
+        """Wait until a batch is due; None when stopping with nothing left to write."""
+        with self._cond:
+            while True:
+                if self._abandon.is_set() or (self._stopping and not self._queue):
+                    return None
+                queued = len(self._queue)
+                age = self._clock() - self._queue[0][0] if queued else None
+                if self.policy.due(queued, age, self._flushing or self._stopping):
+                    count = min(queued, self.policy.batch_size)
+                    batch = [self._queue.popleft()[1] for _ in range(count)]
+                    self._in_flight = count
+                    return batch
+                if not queued:
+                    self._flushing = False
+                wait = self.policy.max_age_s - age if age is not None else _MAX_WAIT_S
+                self._cond.wait(min(max(wait, 0.0), _MAX_WAIT_S))
+
+    def _deliver(self, batch: list[TelemetryPoint]) -> None:
+        """Write ``batch``, retrying while the store is unreachable; drop it on abandon."""
+        delay = self.policy.retry_initial_s
+        failing_since: float | None = None
+        while True:
+            try:
+                self._prepare()
+                self._write(batch)
+            except TelemetryWriteError as err:
+                if not err.retryable:
+                    # E.g. the database could not be created: a set-up fault, not the data's.
+                    with self._cond:
+                        self._counters.dropped["rejected"] += len(batch)
+                    log.error("telemetry store refused a batch of %d: %s", len(batch), err)
+                    return
+                with self._cond:
+                    self._counters.retries += 1
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    log.warning("telemetry store unavailable, retrying with backoff: %s", err)
+                if self._abandon.wait(delay):
+                    with self._cond:
+                        self._counters.dropped["shutdown"] += len(batch)
+                    return
+                delay = min(delay * 2, self.policy.retry_max_s)
+                continue
+            if failing_since is not None:
+                log.warning("telemetry store back after %.1f s", time.monotonic() - failing_since)
+            return
+
+    def _prepare(self) -> None:
+        """Once, before the first write; a retryable failure is retried with the batch."""
+        if self._prepared:
+            return
+        try:
+            self.store.prepare()
+        except TelemetryWriteError as err:
+            if err.retryable:
+                raise
+            # Say it loudly once, then write anyway: the schema may be someone else's job.
+            log.error("telemetry store set-up failed; writing without it: %s", err)
+        self._prepared = True
+
+    def _write(self, batch: list[TelemetryPoint]) -> None:
+        """One attempt; refusals are counted here, a retryable error goes up."""
+        try:
+            self.store.write_batch(batch)
+        except TelemetryRejected as err:
+            if err.splittable and len(batch) > 1:
+                half = len(batch) // 2
+                self._write(batch[:half])
+                self._write(batch[half:])
+                return
+            refused = min(err.dropped or 1, len(batch)) if err.partial else len(batch)
+            with self._cond:
+                self._counters.dropped["rejected"] += refused
+                self._counters.written += len(batch) - refused
+            log.warning("telemetry store refused %d of %d point(s): %s", refused, len(batch), err)
+            return
+        with self._cond:
+            self._counters.written += len(batch)
+
+    def _housekeep_when_due(self) -> None:
+        now = self._clock()
+        if self._next_housekeeping is not None and now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + self.policy.housekeeping_s
+        try:
+            self.store.housekeep()
+        except TelemetryWriteError as err:
+            log.warning("telemetry housekeeping failed: %s", err)
