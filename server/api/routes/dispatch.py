@@ -124,9 +124,8 @@ def suggestions(
     """Who could go now, best first, with distance and estimated arrival."""
     ranked = centre.dispatch.suggest(session, get_alarm(session, alarm_id), datetime.now(UTC))
     ids = [s.responder_id for s in ranked]
-    names = dict(
-        session.execute(select(Responder.id, Responder.name).where(Responder.id.in_(ids))).tuples()
-    )
+    query = select(Responder.id, Responder.name).where(Responder.id.in_(ids))
+    names = {responder_id: name for responder_id, name in session.execute(query)}
     return [
         SuggestionPublic(
             responder_id=s.responder_id,
