@@ -70,3 +70,9 @@ bench-vitals: $(STAMP)
 .PHONY: fuzz
 fuzz: $(STAMP)
 	$(PY) -m bench.fuzz
+
+# Telemetry: points/s through the server's ingest into a real InfluxDB, against writing the same
+# line protocol straight to it in the same run.
+.PHONY: bench-telemetry
+bench-telemetry: deps-test $(STAMP)
+	$(PY) -m bench.telemetry
