@@ -40,9 +40,11 @@ class KeyPressed:
 
 @dataclass(frozen=True, slots=True)
 class BatteryReported:
+    """A battery reading; ``battery_percent`` is None for devices that report only a flag."""
+
     device: DeviceRef
     received_at: float
-    battery_percent: int
+    battery_percent: int | None
     battery_low: bool = False
 
 
@@ -96,6 +98,17 @@ class SensorChanged:
     value: int
 
 
+@dataclass(frozen=True, slots=True)
+class HazardReported:
+    """A smoke, gas or water-leak alarm's state: ``hazard`` smoke / gas / water_leak,
+    ``active`` while detected. Repeated with every report; the consumer keeps changes."""
+
+    device: DeviceRef
+    received_at: float
+    hazard: str
+    active: bool
+
+
 EdgeEvent = (
     KeyPressed
     | BatteryReported
@@ -103,4 +116,5 @@ EdgeEvent = (
     | SamplesReceived
     | FallReported
     | SensorChanged
+    | HazardReported
 )

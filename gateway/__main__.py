@@ -9,7 +9,6 @@ import threading
 
 from pydantic import ValidationError
 
-from edge.events import DeviceRef
 from edge.serial.link import SerialLink
 from edge.zigbee2mqtt.bridge import Zigbee2MqttBridge
 from gateway import GatewayError
@@ -40,7 +39,8 @@ def main() -> int:
         settings.home_id,
         outbox,
         fall_cancel_window_s=settings.fall_cancel_window_s,
-        supervised_s=dict.fromkeys(settings.serial_devices, settings.serial_heartbeat_s),
+        devices=settings.devices(),
+        supervised_s=settings.heartbeat_intervals(),
         rooms=settings.z2m_rooms,
         local_time=zone_time(settings.tz) if settings.tz else local_seconds,
         checkin=CheckinConfig(due=settings.checkin_due) if settings.checkin_due else None,
@@ -54,18 +54,15 @@ def main() -> int:
         resend_interval_s=settings.resend_interval_s,
     )
     gateway.uplink = uplink
-    for device_id, url in settings.serial_devices.items():
-        ref = DeviceRef(device_id, "call_button", "serial")
-        gateway.serial_links[device_id] = SerialLink(ref, url, gateway.submit)
+    devices = settings.devices()
+    for device_id, serial_device in settings.serial_devices.items():
+        link = SerialLink(devices[device_id], serial_device.port, gateway.submit)
+        gateway.serial_links[device_id] = link
     bridge = None
     if settings.z2m_enabled:
-        devices = {
-            name: DeviceRef(name, kind, "zigbee2mqtt")
-            for name, kind in settings.z2m_devices.items()
-        }
         bridge = Zigbee2MqttBridge(
             settings.zigbee2mqtt,
-            devices,
+            {name: devices[name] for name in settings.z2m_devices},
             gateway.submit,
             client_id=f"gateway-{settings.id}-z2m",
             base_topic=settings.z2m_base_topic,

@@ -5,29 +5,46 @@ from __future__ import annotations
 import re
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from edge.devices import REGISTRY
+from edge.events import DeviceRef, Transport
 from protocol.errors import TopicError
 from protocol.messages import DEVICE_ID_PATTERN
 from protocol.mqtt import BrokerEndpoint
 from protocol.topics import validate_gateway_id
 
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+_D = TypeVar("_D")
 
-Z2mKind = Literal[
-    "sos_button",
-    "fall_radar",
-    "motion_sensor",
-    "door_contact",
-    "exit_door_contact",
-    "bed_sensor",
-    "seat_sensor",
-    "smart_plug",
-]
+
+class SerialDevice(BaseModel):
+    """A device on a serial port: a stable path (/dev/serial/by-id/...) or a pyserial URL,
+    and its kind from the device registry (``python -m edge.devices``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    port: str = Field(min_length=1)
+    kind: str = "call_button"
+
+    @field_validator("kind")
+    @classmethod
+    def _serial_kind(cls, value: str) -> str:
+        return _registered(value, "serial")
+
+
+def _registered(kind: str, transport: Transport) -> str:
+    if kind not in REGISTRY:
+        known = ", ".join(k.name for k in REGISTRY.on(transport))
+        raise ValueError(f"unknown device kind {kind!r}; {transport} kinds: {known}")
+    if transport not in REGISTRY.get(kind).heartbeat_s:
+        known = ", ".join(k.name for k in REGISTRY.on(transport))
+        raise ValueError(f"{kind} has no {transport} form; {transport} kinds: {known}")
+    return kind
 
 
 class GatewaySettings(BaseSettings):
@@ -41,8 +58,8 @@ class GatewaySettings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
     mqtt_password: SecretStr
-    # device id -> port: a stable path (/dev/serial/by-id/...) or a pyserial URL.
-    serial_devices: dict[str, str] = Field(default_factory=dict)
+    # device id -> port (a call button), or -> {"port": ..., "kind": ...}.
+    serial_devices: dict[str, SerialDevice] = Field(default_factory=dict)
     z2m_enabled: bool = False
     z2m_host: str = "127.0.0.1"
     z2m_port: int = Field(default=1883, ge=1, le=65535)
@@ -50,13 +67,13 @@ class GatewaySettings(BaseSettings):
     z2m_password: SecretStr = SecretStr("")
     z2m_base_topic: str = "zigbee2mqtt"
     # Zigbee2MQTT friendly name -> device kind; the friendly name is the device id.
-    z2m_devices: dict[str, Z2mKind] = Field(default_factory=dict)
+    z2m_devices: dict[str, str] = Field(default_factory=dict)
     # Zigbee2MQTT friendly name -> room, for the home's sensors (shown with their alarms).
     z2m_rooms: dict[str, str] = Field(default_factory=dict)
     heartbeat_interval_s: int = Field(default=30, ge=1, le=86_400)
-    # Expected heartbeat interval of each serial device; silent for two intervals = offline.
-    # One-key call buttons are supervised at minute level: 150 s means offline within 5 min.
-    serial_heartbeat_s: float = Field(default=150.0, ge=1, le=86_400)
+    # Expected heartbeat interval of every serial device, overriding its kind's (a call
+    # button's is 150 s: offline within 5 min); silent for two intervals = offline.
+    serial_heartbeat_s: float | None = Field(default=None, ge=1, le=86_400)
     # Daily check-in: the resident presses a key by this local time (HH:MM) each day; off if
     # unset. A reminder buzzes 30 min before; 15 min after, a missed check-in is an alarm.
     checkin_due: time | None = None
@@ -86,9 +103,23 @@ class GatewaySettings(BaseSettings):
                 raise ValueError(f"unknown time zone {value!r}") from err
         return value
 
+    @field_validator("serial_devices", mode="before")
+    @classmethod
+    def _port_alone_is_a_call_button(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: {"port": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("z2m_devices")
+    @classmethod
+    def _z2m_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        for kind in value.values():
+            _registered(kind, "zigbee2mqtt")
+        return value
+
     @field_validator("serial_devices", "z2m_devices")
     @classmethod
-    def _valid_device_ids(cls, value: dict[str, str]) -> dict[str, str]:
+    def _valid_device_ids(cls, value: dict[str, _D]) -> dict[str, _D]:
         # Checked here, at start-up, rather than when the first alarm from the device fails
         # to validate: an id the wire contract refuses would make its every alarm unsendable.
         for device_id in value:
@@ -98,6 +129,29 @@ class GatewaySettings(BaseSettings):
                     " rename the device (for Zigbee2MQTT: its friendly name)"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _one_id_one_device(self) -> GatewaySettings:
+        both = self.serial_devices.keys() & self.z2m_devices.keys()
+        if both:
+            raise ValueError(f"device ids used on serial and on Zigbee2MQTT: {sorted(both)}")
+        return self
+
+    def devices(self) -> dict[str, DeviceRef]:
+        """Every configured device, by id."""
+        refs = {d: DeviceRef(d, c.kind, "serial") for d, c in self.serial_devices.items()}
+        refs |= {n: DeviceRef(n, k, "zigbee2mqtt") for n, k in self.z2m_devices.items()}
+        return refs
+
+    def heartbeat_intervals(self) -> dict[str, float]:
+        """Each device's expected heartbeat: its kind's, or the serial override."""
+        intervals = {}
+        for device_id, ref in self.devices().items():
+            interval = REGISTRY.get(ref.device_kind).heartbeat_s[ref.transport]
+            if ref.transport == "serial" and self.serial_heartbeat_s is not None:
+                interval = self.serial_heartbeat_s
+            intervals[device_id] = interval
+        return intervals
 
     @property
     def uplink(self) -> BrokerEndpoint:

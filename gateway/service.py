@@ -20,6 +20,7 @@ from edge.events import (
     DeviceRef,
     EdgeEvent,
     FallReported,
+    HazardReported,
     Key,
     KeyPressed,
     SamplesReceived,
@@ -29,10 +30,10 @@ from edge.serial.link import SerialLink
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway import OutboxError
 from gateway.detect.checkin import CheckinConfig
+from gateway.devicewatch import DeviceAlarm, DeviceWatch
 from gateway.falls import FallFlow
 from gateway.homewatch import HomeWatch, local_seconds
 from gateway.outbox import Outbox
-from gateway.supervision import DeviceSupervisor
 from gateway.uplink import Uplink
 from protocol import (
     AlarmBody,
@@ -67,7 +68,15 @@ ALARM_OF_KEY = {
 PRESS_TIME_TOLERANCE_S = 2.0
 KEEP_DELIVERED_S = 7 * 24 * 3600.0
 PRUNE_EVERY_S = 3600.0
-SIGNS_OF_LIFE = (KeyPressed, BatteryReported, SamplesReceived, FallReported)
+# Traffic from the device itself (an open port or a broker's word is not).
+SIGNS_OF_LIFE = (
+    KeyPressed,
+    BatteryReported,
+    SamplesReceived,
+    FallReported,
+    SensorChanged,
+    HazardReported,
+)
 _IDLE = object()  # a wake-up without work: time for housekeeping
 
 _Work = EdgeEvent | DownlinkMessage | object | None
@@ -85,6 +94,7 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         fall_cancel_window_s: float = 30.0,
         supervised_s: dict[str, float] | None = None,
+        devices: dict[str, DeviceRef] | None = None,
         rooms: dict[str, str] | None = None,
         local_time: Callable[[float], float] = local_seconds,
         checkin: CheckinConfig | None = None,
@@ -97,7 +107,10 @@ class Gateway:
             clock=clock,
             prompt=self._prompt,
         )
-        self.supervisor = DeviceSupervisor(supervised_s or {}, clock())
+        self.watch = DeviceWatch(supervised_s or {}, clock())
+        self.supervisor = self.watch.supervisor
+        self.devices = dict(devices or {})
+        self.rooms = dict(rooms or {})
         self.home = HomeWatch(
             gateway_id,
             home_id,
@@ -162,40 +175,47 @@ class Gateway:
 
     def _supervise(self) -> None:
         """Raise a technical alarm for each device that has gone silent."""
-        for device_id, last_heard in self.supervisor.check(self._clock()):
-            link = self.serial_links.get(device_id)
-            kind = link.device.device_kind if link is not None else "device"
+        for alarm in self.watch.silent(self._clock(), self.devices):
             try:
-                self._raise_technical(
-                    DeviceRef(device_id, kind, "serial"), AlarmKind.DEVICE_SILENT, last_heard
-                )
+                self._raise_device_alarm(alarm)
             except OutboxError:
-                self.supervisor.unreport(device_id)  # found silent again at the next check
-                log.critical("could not store device-silent alarm for %s", device_id)
+                self.supervisor.unreport(alarm.device.device_id)  # found again next check
+                log.critical("could not store device-silent alarm for %s", alarm.device.device_id)
 
     def _heard(self, device: DeviceRef, at: float) -> None:
-        if self.supervisor.heard(device.device_id, at):
+        if self.watch.heard(device.device_id, at):
             log.info("%s is heard again", device.device_id)
             self._send_event(AvailabilityChanged(device, at, online=True), kind="device_back")
 
-    def _raise_technical(self, device: DeviceRef, kind: AlarmKind, since: float) -> None:
+    def _raise_device_alarm(self, alarm: DeviceAlarm) -> None:
+        """A technical (silent, battery) or hazard (smoke, gas, water) alarm from a device."""
         now = self._clock()
-        alarm = AlarmMessage(
+        device = alarm.device
+        message = AlarmMessage(
             gateway_id=self.gateway_id,
             device_id=device.device_id,
-            device_time=_utc(since),  # when it was last heard
+            device_time=_utc(alarm.since),
             gateway_time=_utc(now),
             body=AlarmBody(
-                kind=kind,
-                priority=DEFAULT_PRIORITY[kind],
+                kind=alarm.kind,
+                priority=DEFAULT_PRIORITY[alarm.kind],
                 home_id=self.home_id,
-                origin=Origin(transport="gateway", device_kind=device.device_kind),
+                origin=Origin(transport=device.transport, device_kind=device.device_kind),
+                detail=alarm.detail | self._room_of(device.device_id),
             ),
         )
         self.outbox.add(
-            alarm.id, Channel.ALARM.value, encode(alarm), now, device_id=device.device_id
+            message.id, Channel.ALARM.value, encode(message), now, device_id=device.device_id
         )
-        log.warning("%s silent since %s: alarm %s", device.device_id, _utc(since), alarm.id)
+        self.alarms_raised += 1
+        log.warning(
+            "alarm %s raised: %s from %s since %s %s",
+            message.id,
+            alarm.kind.value,
+            device.device_id,
+            _utc(alarm.since),
+            alarm.detail,
+        )
         if self.uplink is not None:
             self.uplink.wake()
 
@@ -220,8 +240,13 @@ class Gateway:
             self._on_command(item)
         elif isinstance(item, BatteryReported):
             self._send_telemetry(item)
+            self._raise_if(self.watch.on_battery(item))
         elif isinstance(item, AvailabilityChanged):
             self._send_event(item)
+            if item.device.transport == "zigbee2mqtt":
+                self._raise_if(self.watch.on_availability(item))
+        elif isinstance(item, HazardReported):
+            self._on_hazard(item)
         elif isinstance(item, SamplesReceived):
             if self.falls.on_samples(item) and self.uplink is not None:
                 self.uplink.wake()
@@ -232,6 +257,25 @@ class Gateway:
             self.falls.on_report(item)
             if self.uplink is not None:
                 self.uplink.wake()
+
+    def _room_of(self, device_id: str) -> dict[str, str]:
+        room = self.rooms.get(device_id)
+        return {"room": room} if room else {}
+
+    def _raise_if(self, alarm: DeviceAlarm | None) -> None:
+        if alarm is not None:
+            self._raise_device_alarm(alarm)
+
+    def _on_hazard(self, report: HazardReported) -> None:
+        outcome = self.watch.on_hazard(report)
+        if isinstance(outcome, DeviceAlarm):
+            self._raise_device_alarm(outcome)
+        elif outcome is False:
+            log.info("%s: %s over", report.device.device_id, report.hazard)
+            self._send_event(
+                AvailabilityChanged(report.device, report.received_at, online=True),
+                kind=f"{report.hazard}_cleared",
+            )
 
     def _on_key(self, press: KeyPressed) -> None:
         device = press.device
@@ -377,7 +421,8 @@ class Gateway:
             gateway_time=_utc(report.received_at),
             body=TelemetryBody(
                 measurement="battery",
-                fields={"percent": report.battery_percent, "low": report.battery_low},
+                fields={"low": report.battery_low}
+                | ({} if report.battery_percent is None else {"percent": report.battery_percent}),
             ),
         )
         if self.uplink is not None:

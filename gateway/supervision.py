@@ -21,7 +21,7 @@ class DeviceState(StrEnum):
 
 @dataclass
 class Supervised:
-    interval_s: float
+    interval_s: float | None  # None: offline only when told so, never by a timer
     since: float  # last heard, or when supervision started
     state: DeviceState = DeviceState.UNKNOWN
 
@@ -45,6 +45,15 @@ class DeviceSupervisor:
         device.state, device.since = DeviceState.OK, max(device.since, now)
         return back
 
+    def offline(self, device_id: str, now: float) -> bool:
+        """Someone with authority (Zigbee2MQTT's availability) says the device is gone; True
+        if that is news. A device not supervised until now is supervised from here on."""
+        device = self.devices.setdefault(device_id, Supervised(None, now))
+        if device.state is DeviceState.OFFLINE:
+            return False
+        device.state = DeviceState.OFFLINE
+        return True
+
     def unreport(self, device_id: str) -> None:
         """The caller could not act on a silence: report it again at the next check."""
         device = self.devices[device_id]
@@ -56,6 +65,8 @@ class DeviceSupervisor:
         (or when supervision started, for a device never heard)."""
         silent = []
         for device_id, device in self.devices.items():
+            if device.interval_s is None:
+                continue
             overdue = now - device.since > self.misses * device.interval_s
             if overdue and device.state is not DeviceState.OFFLINE:
                 device.state = DeviceState.OFFLINE

@@ -119,7 +119,7 @@ class GatewayProcess:
         *,
         gateway_id: str,
         home_id: str,
-        serial_devices: dict[str, str],
+        serial_devices: dict[str, str | dict[str, str]],
         z2m_devices: dict[str, str],
         home_broker: Broker | None = None,
         resend_interval_s: float = 10.0,

@@ -74,17 +74,23 @@ class AlarmKind(StrEnum):
     WANDERING = "wandering"  # out of the front door at night and not back
     MISSED_CHECKIN = "missed_checkin"  # no "I'm OK" press by the agreed time
     LOW_BATTERY = "low_battery"
+    SMOKE = "smoke"  # smoke alarm went off
+    GAS = "gas"  # gas alarm went off
+    WATER_LEAK = "water_leak"  # water on the floor: a slip hazard, a burst pipe
 
 
 # Default priority 0 (most urgent) .. 9, as in SCAIP's optional priority.
 DEFAULT_PRIORITY: dict[AlarmKind, int] = {
     AlarmKind.EMERGENCY_CALL: 0,
     AlarmKind.FALL: 0,
+    AlarmKind.SMOKE: 0,
+    AlarmKind.GAS: 0,
     AlarmKind.INACTIVITY: 1,
     AlarmKind.WANDERING: 1,
     AlarmKind.NIGHT_BED_EXIT: 2,
     AlarmKind.MISSED_CHECKIN: 3,
     AlarmKind.FAMILY_CALL: 4,
+    AlarmKind.WATER_LEAK: 4,
     AlarmKind.GATEWAY_OFFLINE: 3,
     AlarmKind.DEVICE_SILENT: 5,
     AlarmKind.SERVICE_REQUEST: 6,

@@ -14,36 +14,17 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import serial
 
+from edge.devices import REGISTRY
 from edge.errors import FrameError
-from edge.events import (
-    AvailabilityChanged,
-    BatteryReported,
-    DeviceRef,
-    EdgeEvent,
-    Key,
-    KeyPressed,
-    SamplesReceived,
-)
+from edge.events import AvailabilityChanged, DeviceRef, EdgeEvent
 from edge.serial.framing import Frame, FrameReader
-from edge.serial.payloads import (
-    Ack,
-    AckStage,
-    Heartbeat,
-    Indicate,
-    KeyKind,
-    KeyPress,
-    SampleBatch,
-    SensorKind,
-    decode,
-    to_frame,
-)
+from edge.serial.payloads import Ack, AckStage, FrameType, Indicate, to_frame
+from edge.serial.reading import frame_events
 
 log = logging.getLogger(__name__)
 
-_KEYS = {KeyKind.EMERGENCY: Key.EMERGENCY, KeyKind.SERVICE: Key.SERVICE, KeyKind.FAMILY: Key.FAMILY}
 READ_TIMEOUT_S = 0.05  # an idle line for this long mid-frame abandons the partial frame
 MAX_BACKOFF_S = 5.0
 
@@ -68,6 +49,9 @@ class SerialLink:
         opener: PortOpener = open_port,
     ) -> None:
         self.device = device
+        self.kind = REGISTRY.get(device.device_kind)
+        if "serial" not in self.kind.heartbeat_s:
+            raise ValueError(f"device kind {self.kind.name} has no serial form")
         self.url = url
         self._sink = sink
         self._clock = clock
@@ -142,33 +126,16 @@ class SerialLink:
 
     def _handle(self, frame: Frame) -> None:
         try:
-            payload = decode(frame)
+            events = frame_events(self.kind, self.device, frame, self._clock())
         except FrameError as err:
             self.rejected[err.reason] += 1
             log.warning("dropped frame from %s: %s", self.device.device_id, err)
             return
-        now = self._clock()
-        if isinstance(payload, KeyPress):
-            self._sink(
-                KeyPressed(
-                    self.device,
-                    _KEYS[payload.key],
-                    received_at=now,
-                    occurred_at=now - payload.age_ms / 1000,
-                    frame_seq=frame.seq,
-                )
-            )
-        elif isinstance(payload, Heartbeat):
+        if frame.type == FrameType.HEARTBEAT:
             # Link supervision both ways: the device shows "no connection" without this answer.
             self.send(Ack(frame.seq, AckStage.RECEIVED))
-            self._sink(
-                BatteryReported(self.device, now, payload.battery_percent, payload.battery_low)
-            )
-        elif isinstance(payload, SampleBatch) and payload.sensor is SensorKind.ACCELEROMETER:
-            self._sink(_samples(self.device, payload, now))
-        else:
-            # Host-to-device types: a device must never send them.
-            self.rejected[f"unexpected_{type(payload).__name__}"] += 1
+        for event in events:
+            self._sink(event)
 
     def _announce(self, *, online: bool) -> None:
         if online:
@@ -185,13 +152,3 @@ class SerialLink:
                 port.close()
             except (serial.SerialException, OSError) as err:
                 log.debug("closing %s: %s", self.url, err)
-
-
-def _samples(device: DeviceRef, batch: SampleBatch, now: float) -> SamplesReceived:
-    """Device time of each sample: ``t0_ms`` plus the running sum of the 100 us steps."""
-    offsets = np.cumsum(np.asarray(batch.dt_100us, dtype=np.int64)) / 10_000
-    t_s = batch.t0_ms / 1000 + offsets
-    acc = np.asarray(batch.values, dtype=np.float64) / 1000  # milli-g -> g
-    return SamplesReceived(
-        device, now, tuple(t_s.tolist()), tuple(tuple(row) for row in acc.tolist())
-    )

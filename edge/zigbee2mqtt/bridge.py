@@ -17,6 +17,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from edge.devices import REGISTRY, DeviceKind
 from edge.errors import PayloadError
 from edge.events import AvailabilityChanged, DeviceRef, EdgeEvent
 from edge.zigbee2mqtt.converters import CONVERTERS, Problem
@@ -24,6 +25,9 @@ from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, sto
 
 log = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 16 * 1024
+MAX_DEVICE_LIST_BYTES = 4 * 1024 * 1024  # bridge/devices: about 2 kB per paired device
+# Zigbee2MQTT itself, as a device whose availability is its bridge state.
+BRIDGE_DEVICE = DeviceRef("zigbee2mqtt", "zigbee2mqtt_bridge", "zigbee2mqtt")
 SESSION_EXPIRY_S = 24 * 3600
 
 
@@ -41,6 +45,7 @@ class Zigbee2MqttBridge:
         clock: Callable[[], float] = time.time,
     ) -> None:
         unknown = {ref.device_kind for ref in devices.values()} - CONVERTERS.keys()
+        self.discovered: dict[str, DeviceKind | None] = {}
         if unknown:
             raise ValueError(f"no Zigbee2MQTT converter for device kinds {sorted(unknown)}")
         self._endpoint = endpoint
@@ -52,6 +57,38 @@ class Zigbee2MqttBridge:
         self._client = new_client(client_id, endpoint)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
+
+    def _discover(self, listing: Any) -> dict[str, DeviceKind | None]:
+        """Check the configuration against ``bridge/devices`` (Zigbee2MQTT's retained list of
+        paired devices): name each paired device's kind by its model, and warn about a device
+        configured as another kind, paired but not configured, or configured but not paired.
+        Nothing is raised from it: the configuration stays the authority."""
+        if not isinstance(listing, list):
+            raise PayloadError("bad_value", "bridge/devices is not a list")
+        found: dict[str, DeviceKind | None] = {}
+        for entry in listing:
+            if not isinstance(entry, dict) or entry.get("type") == "Coordinator":
+                continue
+            name, definition = entry.get("friendly_name"), entry.get("definition")
+            model = definition.get("model") if isinstance(definition, dict) else None
+            if not isinstance(name, str):
+                continue
+            kind = REGISTRY.identify("zigbee2mqtt", model) if isinstance(model, str) else None
+            found[name] = kind
+            configured = self._devices.get(name)
+            if configured is None:
+                log.info("Zigbee device %r (%s) is paired but not configured", name, model)
+            elif kind is not None and kind.name != configured.device_kind:
+                log.warning(
+                    "Zigbee device %r is configured as %s but its model %s is a %s",
+                    name,
+                    configured.device_kind,
+                    model,
+                    kind.name,
+                )
+        for name in self._devices.keys() - found.keys():
+            log.warning("configured Zigbee device %r is not paired with Zigbee2MQTT", name)
+        return found
 
     def start(self) -> None:
         # A persistent session: a press published while the gateway restarts or the link is
@@ -79,6 +116,13 @@ class Zigbee2MqttBridge:
     def handle(self, topic: str, payload: bytes, *, retained: bool) -> None:
         """Decode one message; raises :class:`PayloadError` for a payload that is wrong."""
         tail = topic.removeprefix(f"{self._base}/")
+        if tail == "bridge/state":
+            # Zigbee2MQTT itself: while it is down no Zigbee device can be heard.
+            self._sink(AvailabilityChanged(BRIDGE_DEVICE, self._clock(), _online(payload)))
+            return
+        if tail == "bridge/devices":
+            self.discovered = self._discover(_json_value(payload, MAX_DEVICE_LIST_BYTES))
+            return
         if tail.startswith("bridge/") or tail.endswith(("/set", "/get")):
             return
         name, _, leaf = tail.rpartition("/availability")
@@ -101,13 +145,17 @@ class Zigbee2MqttBridge:
                 self._sink(decoded)
 
 
-def _json_object(payload: bytes) -> Mapping[str, Any]:
-    if len(payload) > MAX_PAYLOAD_BYTES:
+def _json_value(payload: bytes, limit: int = MAX_PAYLOAD_BYTES) -> Any:
+    if len(payload) > limit:
         raise PayloadError("too_large", f"{len(payload)} bytes")
     try:
-        value = json.loads(payload)
+        return json.loads(payload)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise PayloadError("not_json", str(err)) from err
+
+
+def _json_object(payload: bytes) -> Mapping[str, Any]:
+    value = _json_value(payload)
     if not isinstance(value, dict):
         raise PayloadError("not_object", f"a JSON {type(value).__name__}")
     return value

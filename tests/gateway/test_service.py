@@ -163,15 +163,15 @@ def test_other_keys_raise_their_own_kind(
     assert (alarm.body.kind, alarm.body.priority) == (kind, priority)
 
 
-def test_battery_and_availability_go_out_without_the_outbox(rig: Any, clock: Clock) -> None:
+def test_battery_and_port_state_go_out_without_the_outbox(rig: Any, clock: Clock) -> None:
     gateway, _, uplink = rig
-    gateway.handle(BatteryReported(BUTTON, clock.now, 15, battery_low=True))
-    gateway.handle(AvailabilityChanged(SOS, clock.now, online=False))
+    gateway.handle(BatteryReported(BUTTON, clock.now, 64))
+    gateway.handle(AvailabilityChanged(BUTTON, clock.now, online=False))  # the port, not a word
     assert gateway.outbox.depth() == 0
     channels = [c for c, _ in uplink.published]
     assert channels == [Channel.TELEMETRY, Channel.EVENT]
     telemetry = decode_uplink("eldercare/v1/gw-1/up/telemetry", uplink.published[0][1])
-    assert telemetry.body.fields == {"percent": 15, "low": True}  # type: ignore[union-attr]
+    assert telemetry.body.fields == {"percent": 64, "low": False}  # type: ignore[union-attr]
     event = decode_uplink("eldercare/v1/gw-1/up/event", uplink.published[1][1])
     assert event.body.kind == "device_offline"  # type: ignore[union-attr]
 

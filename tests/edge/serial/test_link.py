@@ -204,5 +204,5 @@ def test_frames_the_host_does_not_expect_are_counted_not_raised(
     assert recorder.wait_until(lambda: len(recorder.presses()) == 1, DEADLINE_S)
     assert recorder.presses()[0].frame_seq == 4
     assert isinstance(recorder.events[-1], KeyPressed)
-    assert dict(link.rejected) == {"unexpected_Ack": 1, "unknown_type": 1, "bad_value": 1}
+    assert dict(link.rejected) == {"unexpected_frame": 1, "unknown_type": 1, "bad_value": 1}
     assert link.dropped_bytes == 0
