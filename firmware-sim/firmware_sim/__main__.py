@@ -1,5 +1,7 @@
 """``python -m firmware_sim home``: run a simulated home against a gateway.
 
+``python -m firmware_sim scenario FILE.toml``: play a scripted day (docs/scenarios.md).
+
 The call button is served on a pseudo-terminal (``--pty-link PATH``: the gateway opens PATH)
 or over TCP like ser2net (``--serial-tcp HOST:PORT``: the gateway opens socket://HOST:PORT).
 The SOS button publishes to the broker Zigbee2MQTT would use.
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from firmware_sim.home import PressLog, SimulatedHome
 from firmware_sim.ports import DevicePort, PtyPort, TcpPort
+from firmware_sim.scenario import cli as scenario_cli
 from firmware_sim.serial_device import CallButton
 from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
 from protocol.mqtt import BrokerEndpoint
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="append one JSON line per press (device, frame_seq, written_at)",
     )
+    scenario_cli.add_parser(sub)
     return parser
 
 
@@ -57,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = _parser().parse_args(argv)
+    if args.command == "scenario":
+        return scenario_cli.main(args)
+    return _home(args)
+
+
+def _home(args: argparse.Namespace) -> int:
     port: DevicePort | None = None
     if args.pty_link:
         port = PtyPort(args.pty_link)

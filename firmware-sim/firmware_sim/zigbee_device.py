@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -69,9 +70,18 @@ class ZigbeeDevice:
         self._lock = threading.Lock()
 
     def announce(self, now: float | None = None) -> None:
-        """Come online as after pairing: retained availability, then the whole state."""
+        """Come online as after pairing: retained availability, then the whole state.
+
+        The first check-in comes after a fraction of the interval fixed by the name: paired at
+        different times, real devices do not all report in the same second.
+        """
         self.network.availability(self.friendly_name, True)
+        now = self._clock() if now is None else now
         self.report(now)
+        self.next_report_at = now + round(self.kind.report_interval_s * self._phase())
+
+    def _phase(self) -> float:
+        return 0.5 + 0.5 * zlib.crc32(self.friendly_name.encode()) / 2**32
 
     def report(self, now: float | None = None) -> bool:
         """Publish the whole state (a check-in); schedules the next one. False when silent."""
@@ -171,7 +181,8 @@ class SosButton(ZigbeeDevice):
         # Only the availability: a button's state report before any press would be news to
         # nobody, and the existing tests expect the first state message to be a press.
         self.network.availability(self.friendly_name, True)
-        self.next_report_at = (self._clock() if now is None else now) + self.kind.report_interval_s
+        now = self._clock() if now is None else now
+        self.next_report_at = now + round(self.kind.report_interval_s * self._phase())
 
     def press(self, *, clear_action: bool = True) -> PublishedPress:
         written_at = self._clock()

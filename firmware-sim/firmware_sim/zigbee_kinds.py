@@ -181,7 +181,6 @@ _KINDS = (
         (switch(), linkquality()),
         # What a kettle or microwave draws while on; the gateway reads only ``state``.
         Binary("appliance", {"state": "ON", "power": 850.0}, {"state": "OFF", "power": 0.0}),
-        report_interval_s=60.0,
     ),
     ZigbeeKind("fall_radar", "Tuya", "MIR-HE200-TY_fall", "mains", (fall_radar(), linkquality())),
     ZigbeeKind(
