@@ -124,6 +124,28 @@ class Broker:
             f"mosquitto to accept {username}",
         )
 
+    def add_accounts(self, accounts: dict[str, str]) -> None:
+        """Provision many accounts at once (a simulated fleet): one ``mosquitto_passwd -U``
+        over a plain-text file, appended to the password file, one SIGHUP."""
+        tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+        batch = self.workdir / "passwd.batch"
+        batch.touch(mode=0o600)
+        batch.write_text("".join(f"{user}:{password}\n" for user, password in accounts.items()))
+        subprocess.run([tool, "-U", str(batch)], check=True)
+        with (self.workdir / "passwd").open("a") as passwd:
+            passwd.write(batch.read_text())
+        batch.unlink()
+        self.accounts.update(accounts)
+        assert self.service is not None
+        assert self.service.proc is not None
+        self.service.proc.send_signal(signal.SIGHUP)
+        last_user, last_password = list(accounts.items())[-1]
+        wait_for(
+            lambda: can_log_in(self.host, self.port, last_user, last_password),
+            10,
+            f"mosquitto to accept {len(accounts)} accounts",
+        )
+
     def stop(self) -> None:
         if self.service is not None:
             self.service.stop()
