@@ -76,3 +76,9 @@ fuzz: $(STAMP)
 .PHONY: bench-telemetry
 bench-telemetry: deps-test $(STAMP)
 	$(PY) -m bench.telemetry
+
+# Device events per second the edge layer sustains on one core, serial (real pty) and
+# Zigbee2MQTT (real mosquitto), against raw transport baselines and a kit's rate.
+.PHONY: bench-edge
+bench-edge: deps-demo $(STAMP)
+	$(PY) -m bench.edge

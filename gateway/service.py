@@ -6,6 +6,7 @@ order "persist, then acknowledge to the device, then send" holds without further
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -80,6 +81,10 @@ SIGNS_OF_LIFE = (
 _IDLE = object()  # a wake-up without work: time for housekeeping
 
 _Work = EdgeEvent | DownlinkMessage | object | None
+# Lanes of the work queue: what can be an alarm, or answers one, never waits behind telemetry
+# and samples (a babbling sensor or a wearable's stream); FIFO within a lane.
+URGENT = (KeyPressed, FallReported, HazardReported, ReceiptMessage, CommandMessage)
+_URGENT_LANE, _ROUTINE_LANE, _STOP_LANE = 0, 1, 2
 
 
 class Gateway:
@@ -127,26 +132,28 @@ class Gateway:
         self.uplink: Uplink | None = None
         self.serial_links: dict[str, SerialLink] = {}
         self._clock = clock
-        self._work: queue.Queue[_Work] = queue.Queue()
+        self._work: queue.PriorityQueue[tuple[int, int, _Work]] = queue.PriorityQueue()
+        self._arrivals = itertools.count()  # FIFO within a lane; items are never compared
         self._thread = threading.Thread(target=self._run, name="gateway")
         self.alarms_raised = 0
 
     # Producers (driver threads, the MQTT thread) call these; they never block.
     def submit(self, item: EdgeEvent | DownlinkMessage) -> None:
-        self._work.put(item)
+        lane = _URGENT_LANE if isinstance(item, URGENT) else _ROUTINE_LANE
+        self._work.put((lane, next(self._arrivals), item))
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
-        self._work.put(None)
+        self._work.put((_STOP_LANE, next(self._arrivals), None))
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
         next_prune = 0.0
         while True:
             try:
-                item = self._work.get(timeout=1.0)
+                _, _, item = self._work.get(timeout=1.0)
             except queue.Empty:
                 item = _IDLE
             if item is None:

@@ -19,6 +19,7 @@ import serial
 from edge.devices import REGISTRY
 from edge.errors import FrameError
 from edge.events import AvailabilityChanged, DeviceRef, EdgeEvent
+from edge.flood import FloodGate
 from edge.serial.framing import Frame, FrameReader
 from edge.serial.payloads import Ack, AckStage, FrameType, Indicate, to_frame
 from edge.serial.reading import frame_events
@@ -63,6 +64,7 @@ class SerialLink:
         self._reader = FrameReader()
         self._next_seq = 0
         self.rejected: Counter[str] = Counter()
+        self._gate = FloodGate()
         self.reconnects = 0
         self.connected = threading.Event()
 
@@ -125,6 +127,9 @@ class SerialLink:
                 self._handle(frame)
 
     def _handle(self, frame: Frame) -> None:
+        if frame.type != FrameType.KEY_PRESS and not self._gate.admit(time.monotonic()):
+            self.rejected["flood"] += 1
+            return
         try:
             events = frame_events(self.kind, self.device, frame, self._clock())
         except FrameError as err:

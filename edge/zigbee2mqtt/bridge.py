@@ -19,12 +19,21 @@ import paho.mqtt.client as mqtt
 
 from edge.devices import REGISTRY, DeviceKind
 from edge.errors import PayloadError
-from edge.events import AvailabilityChanged, DeviceRef, EdgeEvent
+from edge.events import (
+    AvailabilityChanged,
+    DeviceRef,
+    EdgeEvent,
+    FallReported,
+    HazardReported,
+    KeyPressed,
+)
+from edge.flood import FloodGate
 from edge.zigbee2mqtt.converters import CONVERTERS, Problem
 from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
 
 log = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 16 * 1024
+URGENT_EVENTS = (KeyPressed, FallReported, HazardReported)  # never dropped as a flood
 MAX_DEVICE_LIST_BYTES = 4 * 1024 * 1024  # bridge/devices: about 2 kB per paired device
 # Zigbee2MQTT itself, as a device whose availability is its bridge state.
 BRIDGE_DEVICE = DeviceRef("zigbee2mqtt", "zigbee2mqtt_bridge", "zigbee2mqtt")
@@ -46,6 +55,7 @@ class Zigbee2MqttBridge:
     ) -> None:
         unknown = {ref.device_kind for ref in devices.values()} - CONVERTERS.keys()
         self.discovered: dict[str, DeviceKind | None] = {}
+        self._gates: dict[str, FloodGate] = {}
         if unknown:
             raise ValueError(f"no Zigbee2MQTT converter for device kinds {sorted(unknown)}")
         self._endpoint = endpoint
@@ -137,7 +147,13 @@ class Zigbee2MqttBridge:
             # A retained state is history, not news: never raise an alarm from it.
             return
         state = _json_object(payload)
-        for decoded in CONVERTERS[device.device_kind](device, state, self._clock()):
+        decoded_all = CONVERTERS[device.device_kind](device, state, self._clock())
+        urgent = any(isinstance(d, URGENT_EVENTS) for d in decoded_all)
+        gate = self._gates.setdefault(tail, FloodGate())
+        if not gate.admit(time.monotonic()) and not urgent:
+            self.rejected["flood"] += 1
+            return
+        for decoded in decoded_all:
             if isinstance(decoded, Problem):
                 self.rejected[decoded.reason] += 1
                 log.warning("part of %s's payload unusable: %s", tail, decoded.detail)

@@ -3,6 +3,7 @@ answer the device at each stage, never raise one press twice, never swallow a ne
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,26 @@ def test_event_loop_survives_an_item_it_cannot_handle(rig: Any, clock: Clock) ->
         gateway.stop()  # drains the queue in order before it returns
     [alarm] = pending_alarms(gateway, clock)
     assert alarm.body.origin.frame_seq == 5
+
+
+def test_a_press_never_waits_behind_a_flood_of_routine_reports(rig: Any, clock: Clock) -> None:
+    gateway, _, _ = rig
+    handled: list[object] = []
+    done = threading.Event()
+
+    def record(item: object) -> None:
+        handled.append(item)
+        if len(handled) == 2001:
+            done.set()
+
+    gateway.handle = record  # type: ignore[method-assign]
+    for _ in range(2000):  # a babbling sensor, queued before the worker gets to them
+        gateway.submit(BatteryReported(SOS, clock.now, 50))
+    gateway.submit(press(clock, seq=1))
+    gateway.start()
+    try:
+        assert done.wait(10)
+    finally:
+        gateway.stop()
+    assert isinstance(handled[0], KeyPressed)
+    assert all(isinstance(h, BatteryReported) for h in handled[1:])

@@ -206,3 +206,21 @@ def test_frames_the_host_does_not_expect_are_counted_not_raised(
     assert isinstance(recorder.events[-1], KeyPressed)
     assert dict(link.rejected) == {"unexpected_frame": 1, "unknown_type": 1, "bad_value": 1}
     assert link.dropped_bytes == 0
+
+
+def test_a_flooding_device_is_cut_off_but_its_presses_never_are(
+    port: PtyPort, link: SerialLink, recorder: EventRecorder
+) -> None:
+    # 1500 heartbeats at once (~21 kB), far beyond any honest device, then a press.
+    flood = b"".join(to_frame(Heartbeat(50, True, False, 1), s).encode() for s in range(1500))
+    port.write(flood + press(1501))
+    assert recorder.wait_until(lambda: len(recorder.presses()) == 1, DEADLINE_S)
+    assert recorder.wait_until(
+        lambda: link.rejected["flood"] + len(batteries(recorder)) == 1500, DEADLINE_S
+    )
+    assert link.rejected["flood"] >= 900  # the burst passes; the rest is counted, not queued
+    assert len(batteries(recorder)) >= 300
+
+
+def batteries(recorder: EventRecorder) -> list[BatteryReported]:
+    return [e for e in recorder.events if isinstance(e, BatteryReported)]

@@ -323,3 +323,17 @@ def test_handle_of_anything_raises_only_payload_error(
     for event in recorder.events:
         if isinstance(event, BatteryReported):
             assert event.battery_percent is None or 0 <= event.battery_percent <= 100
+
+
+def test_a_babbling_device_is_cut_off_but_its_presses_never_are(
+    bridge: Zigbee2MqttBridge, recorder: EventRecorder
+) -> None:
+    for _ in range(1500):  # far beyond any honest device's rate, within milliseconds
+        bridge.handle("zigbee2mqtt/sos", b'{"battery": 50}', retained=False)
+    bridge.handle("zigbee2mqtt/sos", PRESS, retained=False)
+    flooded = bridge.rejected["flood"]
+    assert 900 <= flooded <= 1500 - 300  # the burst passes, the rest is counted, not queued
+    assert len(recorder.presses()) == 1
+    # Another device's budget is its own.
+    bridge.handle("zigbee2mqtt/ground floor/hall sos", b'{"battery": 50}', retained=False)
+    assert recorder.events[-1].device == HALL
