@@ -52,6 +52,8 @@ class DispatchSettings(BaseModel):
             AlarmKind.WANDERING,
             AlarmKind.NIGHT_BED_EXIT,
             AlarmKind.MISSED_CHECKIN,
+            AlarmKind.SMOKE,
+            AlarmKind.GAS,
         ]
     )
     # Response radius in minutes (a family-care-bed notice: 15 in town, 30 in remote areas):
