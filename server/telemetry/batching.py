@@ -166,32 +166,38 @@ class BatchingWriter:
 
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
-            started = time.perf_counter()
-            try:
-                self._deliver(batch)
-            except Exception:
-                # The thread must outlive a bug in one batch; the batch is counted as lost.
-                log.exception("telemetry writer failed on a batch of %d points", len(batch))
-                with self._cond:
-                    self._counters.dropped["error"] += len(batch)
-            with self._cond:
-                self._in_flight = 0
-                self._counters.observe_batch(time.perf_counter() - started)
-                if self._shedding and len(self._queue) < self.policy.queue_bound // 2:
-                    self._shedding = False
-                    log.warning(
-                        "telemetry queue below half again; %d point(s) shed so far",
-                        self._counters.dropped["queue_full"],
-                    )
-                self._cond.notify_all()
+            if batch:
+                self._write_timed(batch)
             self._housekeep_when_due()
 
+    def _write_timed(self, batch: list[TelemetryPoint]) -> None:
+        started = time.perf_counter()
+        try:
+            self._deliver(batch)
+        except Exception:
+            # The thread must outlive a bug in one batch; the batch is counted as lost.
+            log.exception("telemetry writer failed on a batch of %d points", len(batch))
+            with self._cond:
+                self._counters.dropped["error"] += len(batch)
+        with self._cond:
+            self._in_flight = 0
+            self._counters.observe_batch(time.perf_counter() - started)
+            if self._shedding and len(self._queue) < self.policy.queue_bound // 2:
+                self._shedding = False
+                log.warning(
+                    "telemetry queue below half again; %d point(s) shed so far",
+                    self._counters.dropped["queue_full"],
+                )
+            self._cond.notify_all()
+
     def _next_batch(self) -> list[TelemetryPoint] | None:
-        """Wait until a batch is due; None when stopping with nothing left to write."""
+        """Wait until a batch (or housekeeping: ``[]``) is due; None when stopping, all done."""
         with self._cond:
             while True:
                 if self._abandon.is_set() or (self._stopping and not self._queue):
                     return None
+                if self._next_housekeeping is None or self._clock() >= self._next_housekeeping:
+                    return []
                 queued = len(self._queue)
                 age = self._clock() - self._queue[0][0] if queued else None
                 if self.policy.due(queued, age, self._flushing or self._stopping):
@@ -267,6 +273,7 @@ class BatchingWriter:
             self._counters.written += len(batch)
 
     def _housekeep_when_due(self) -> None:
+        """At start, then every ``housekeeping_s``, with or without telemetry coming in."""
         now = self._clock()
         if self._next_housekeeping is not None and now < self._next_housekeeping:
             return

@@ -18,6 +18,7 @@ from onebox.influx import InfluxServer
 from onebox.net import free_port, wait_for
 from server.telemetry import Admission, TelemetryPoint
 from server.telemetry.batching import BatchingWriter, BatchPolicy
+from server.telemetry.embedded import EmbeddedTelemetryStore
 from server.telemetry.influx import InfluxTelemetryStore
 from server.telemetry.influx_schema import RetentionPlan
 from tests.server.telemetry.conftest import ManualClock
@@ -254,3 +255,23 @@ def test_close_gives_up_on_a_store_that_never_answers(
     assert stats.dropped == {"shutdown": 5}
     assert stats.written == 0
     assert "5 point(s) unwritten" in caplog.text
+
+
+def test_housekeeping_runs_at_start_and_then_on_schedule_without_telemetry(
+    embedded_store: EmbeddedTelemetryStore, clock: ManualClock, base_time: datetime
+) -> None:
+    def old_point(days: int) -> TelemetryPoint:
+        at = base_time - timedelta(days=days)
+        return TelemetryPoint.at("battery", {"gateway_id": "gw-1"}, {"percent": days}, at)
+
+    embedded_store.write_batch([old_point(31), old_point(1)])
+    writer = BatchingWriter(embedded_store, BatchPolicy(housekeeping_s=3600), clock=clock)
+    writer.start()
+    try:
+        wait_until(lambda: len(embedded_store.query("battery")) == 1, "the prune at start")
+        embedded_store.write_batch([old_point(40)])
+        clock.advance(3600)
+        wait_until(lambda: len(embedded_store.query("battery")) == 1, "the hourly prune")
+        assert embedded_store.query("battery")[0][2] == {"percent": 1}
+    finally:
+        writer.close()
