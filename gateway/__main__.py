@@ -6,18 +6,22 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from edge.events import EdgeEvent
 from edge.serial.link import SerialLink
 from edge.zigbee2mqtt.bridge import Zigbee2MqttBridge
 from gateway import GatewayError
 from gateway.config import GatewaySettings
 from gateway.detect.checkin import CheckinConfig
+from gateway.homeassistant import HomeAssistantPublisher
 from gateway.homewatch import local_seconds, zone_time
 from gateway.outbox import Outbox
 from gateway.service import Gateway
 from gateway.uplink import Uplink
+from protocol import DownlinkMessage
 
 
 def main() -> int:
@@ -29,8 +33,20 @@ def main() -> int:
     except ValidationError as err:
         print(f"gateway: invalid configuration:\n{err}", file=sys.stderr)
         return 2
+    devices = settings.devices()
+    homeassistant = None
+    if settings.ha_discovery:
+        homeassistant = HomeAssistantPublisher(
+            settings.zigbee2mqtt,
+            gateway_id=settings.id,
+            devices=devices,
+            prefix=settings.ha_prefix,
+            z2m_base_topic=settings.z2m_base_topic if settings.z2m_enabled else None,
+            rooms=settings.z2m_rooms,
+            client_id=f"gateway-{settings.id}-ha",
+        )
     try:
-        outbox = Outbox(settings.data_dir / "outbox.sqlite3")
+        outbox = Outbox(settings.data_dir / "outbox.sqlite3", observer=homeassistant)
     except GatewayError as err:
         print(f"gateway: {err}", file=sys.stderr)
         return 1
@@ -45,18 +61,23 @@ def main() -> int:
         local_time=zone_time(settings.tz) if settings.tz else local_seconds,
         checkin=CheckinConfig(due=settings.checkin_due) if settings.checkin_due else None,
     )
+    feed: Callable[[EdgeEvent | DownlinkMessage], None] = gateway.submit
+    if homeassistant is not None:
+        gateway.supervisor.on_change = homeassistant.device_state
+        feed = _tee(gateway.submit, homeassistant.observe)
     uplink = Uplink(
         settings.uplink,
         settings.home_id,
         outbox,
-        gateway.submit,
+        feed,
         heartbeat_interval_s=settings.heartbeat_interval_s,
         resend_interval_s=settings.resend_interval_s,
     )
     gateway.uplink = uplink
-    devices = settings.devices()
+    if homeassistant is not None:
+        homeassistant.centre_connected = uplink.connected.is_set
     for device_id, serial_device in settings.serial_devices.items():
-        link = SerialLink(devices[device_id], serial_device.port, gateway.submit)
+        link = SerialLink(devices[device_id], serial_device.port, feed)
         gateway.serial_links[device_id] = link
     bridge = None
     if settings.z2m_enabled:
@@ -71,6 +92,8 @@ def main() -> int:
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
+    if homeassistant is not None:
+        homeassistant.start()
     gateway.start()
     uplink.start()
     for link in gateway.serial_links.values():
@@ -91,8 +114,23 @@ def main() -> int:
         link.stop()
     gateway.stop()
     uplink.stop()
+    if homeassistant is not None:
+        homeassistant.stop()
     outbox.close()
     return 0
+
+
+def _tee(
+    first: Callable[[EdgeEvent | DownlinkMessage], None],
+    second: Callable[[EdgeEvent | DownlinkMessage], None],
+) -> Callable[[EdgeEvent | DownlinkMessage], None]:
+    """One feed to two consumers (the gateway, then Home Assistant's display)."""
+
+    def both(item: EdgeEvent | DownlinkMessage) -> None:
+        first(item)
+        second(item)
+
+    return both
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edge.devices import REGISTRY
 from edge.events import DeviceRef, Transport
+from gateway.ha_entities import validate_prefix
 from protocol.errors import TopicError
 from protocol.messages import DEVICE_ID_PATTERN
 from protocol.mqtt import BrokerEndpoint
@@ -70,6 +71,10 @@ class GatewaySettings(BaseSettings):
     z2m_devices: dict[str, str] = Field(default_factory=dict)
     # Zigbee2MQTT friendly name -> room, for the home's sensors (shown with their alarms).
     z2m_rooms: dict[str, str] = Field(default_factory=dict)
+    # Home Assistant MQTT discovery on the home's broker (the z2m_* connection above):
+    # gateway/homeassistant.py. The prefix is Home Assistant's discovery prefix.
+    ha_discovery: bool = False
+    ha_prefix: str = "homeassistant"
     heartbeat_interval_s: int = Field(default=30, ge=1, le=86_400)
     # Expected heartbeat interval of every serial device, overriding its kind's (a call
     # button's is 150 s: offline within 5 min); silent for two intervals = offline.
@@ -92,6 +97,11 @@ class GatewaySettings(BaseSettings):
             return validate_gateway_id(value)
         except TopicError as err:
             raise ValueError(str(err)) from err
+
+    @field_validator("ha_prefix")
+    @classmethod
+    def _valid_ha_prefix(cls, value: str) -> str:
+        return validate_prefix(value)  # a ValueError: reported as a configuration error
 
     @field_validator("tz")
     @classmethod

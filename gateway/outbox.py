@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gateway import OutboxError
 
@@ -55,12 +55,29 @@ class OutboxItem:
     frame_seq: int | None
 
 
+class OutboxObserver(Protocol):
+    """Told after a write commits. Every alarm, whichever detector raised it, is committed
+    here first, so this is the one place to watch an alarm's life (e.g. for Home Assistant).
+    Called on the writer's thread (the gateway's event loop): must return at once."""
+
+    def stored(
+        self, message_id: str, channel: str, payload: bytes, hold_until: float | None
+    ) -> None: ...
+
+    def released(self, message_id: str) -> None: ...
+
+    def cancelled(self, message_id: str) -> None: ...
+
+    def confirmed(self, message_id: str) -> None: ...
+
+
 class Outbox:
     """Thread-safe; every write is its own committed transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, observer: OutboxObserver | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._observer = observer
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -114,13 +131,17 @@ class Outbox:
                 hold_until,
             ),
         )
+        if self._observer is not None:
+            self._observer.stored(message_id, channel, payload, hold_until)
 
     def release(self, message_id: str, now: float) -> None:
         """End a hold early: the message is due now (a radar became certain of a fall)."""
-        self._write(
+        changed = self._write(
             f"UPDATE outbox SET next_attempt_at = ?, held_until = NULL WHERE id = ? AND {_PENDING}",  # noqa: S608
             (now, message_id),
         )
+        if changed == 1 and self._observer is not None:
+            self._observer.released(message_id)
 
     def cancel(self, message_id: str, now: float) -> bool:
         """Withdraw a message that was never sent; False if it already went out (or is gone)."""
@@ -128,6 +149,8 @@ class Outbox:
             f"UPDATE outbox SET cancelled_at = ? WHERE id = ? AND {_PENDING} AND attempts = 0",  # noqa: S608
             (now, message_id),
         )
+        if changed == 1 and self._observer is not None:
+            self._observer.cancelled(message_id)
         return changed == 1
 
     def due(self, now: float, limit: int = 100) -> list[OutboxItem]:
@@ -162,6 +185,8 @@ class Outbox:
             "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
             (now, message_id),
         )
+        if changed == 1 and self._observer is not None:
+            self._observer.confirmed(message_id)
         return changed == 1
 
     def get(self, message_id: str) -> OutboxItem | None:

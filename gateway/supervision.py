@@ -4,11 +4,14 @@ Every supervised device has an expected heartbeat interval. Anything heard from 
 heartbeat, a press, samples) counts. A device is ``unknown`` until first heard, ``ok`` while
 heard within ``misses`` intervals, and ``offline`` after that; a device never heard at all
 since the gateway started goes ``offline`` on the same allowance, counted from the start.
-Pure: the caller passes the time in and acts on the transitions it gets back.
+Pure: the caller passes the time in and acts on the transitions it gets back. ``on_change``
+additionally hears every state change, including unknown -> ok, which no caller acts on but
+a display (Home Assistant) shows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,6 +35,14 @@ class DeviceSupervisor:
             raise ValueError("misses must be at least 1")
         self.misses = misses
         self.devices = {d: Supervised(i, now) for d, i in intervals_s.items()}
+        # Told (device id, new state, when) on every change; must return at once.
+        self.on_change: Callable[[str, DeviceState, float], None] | None = None
+
+    def _set(self, device_id: str, device: Supervised, state: DeviceState, now: float) -> None:
+        changed = device.state is not state
+        device.state = state
+        if changed and self.on_change is not None:
+            self.on_change(device_id, state, now)
 
     def state(self, device_id: str) -> DeviceState:
         return self.devices[device_id].state
@@ -42,7 +53,8 @@ class DeviceSupervisor:
         if device is None:
             return False
         back = device.state is DeviceState.OFFLINE
-        device.state, device.since = DeviceState.OK, max(device.since, now)
+        device.since = max(device.since, now)
+        self._set(device_id, device, DeviceState.OK, now)
         return back
 
     def offline(self, device_id: str, now: float) -> bool:
@@ -51,14 +63,14 @@ class DeviceSupervisor:
         device = self.devices.setdefault(device_id, Supervised(None, now))
         if device.state is DeviceState.OFFLINE:
             return False
-        device.state = DeviceState.OFFLINE
+        self._set(device_id, device, DeviceState.OFFLINE, now)
         return True
 
     def unreport(self, device_id: str) -> None:
         """The caller could not act on a silence: report it again at the next check."""
         device = self.devices[device_id]
         if device.state is DeviceState.OFFLINE:
-            device.state = DeviceState.OK
+            self._set(device_id, device, DeviceState.OK, device.since)
 
     def check(self, now: float) -> list[tuple[str, float]]:
         """Devices that went offline since the last check, with when they were last heard
@@ -69,6 +81,6 @@ class DeviceSupervisor:
                 continue
             overdue = now - device.since > self.misses * device.interval_s
             if overdue and device.state is not DeviceState.OFFLINE:
-                device.state = DeviceState.OFFLINE
+                self._set(device_id, device, DeviceState.OFFLINE, now)
                 silent.append((device_id, device.since))
         return silent

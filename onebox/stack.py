@@ -125,6 +125,7 @@ class GatewayProcess:
         resend_interval_s: float = 10.0,
         fall_cancel_window_s: float = 30.0,
         serial_heartbeat_s: float = 150.0,
+        ha_discovery: bool = False,
     ) -> None:
         self.gateway_id = gateway_id
         self.data_dir = workdir / f"gateway-{gateway_id}"
@@ -145,6 +146,7 @@ class GatewayProcess:
             "GATEWAY_RESEND_INTERVAL_S": str(resend_interval_s),
             "GATEWAY_FALL_CANCEL_WINDOW_S": str(fall_cancel_window_s),
             "GATEWAY_SERIAL_HEARTBEAT_S": str(serial_heartbeat_s),
+            "GATEWAY_HA_DISCOVERY": "true" if ha_discovery else "false",
         }
         self.service = python_service(f"gateway-{gateway_id}", ["gateway"], workdir, env)
 
