@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    true,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -120,8 +130,19 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))  # operator / supervisor / admin
+    # operator / supervisor / admin / responder / family (server/api/permissions.py)
+    role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    # A disabled account keeps its row (audit names it) but cannot log in or use a token.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The record a scoped role is bound to: a responder user acts for one responder, a family
+    # user sees one resident. A deleted record leaves the account bound to nothing (sees nothing).
+    responder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("responders.id", ondelete="SET NULL"), unique=True
+    )
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True
+    )
 
 
 class ApiSession(Base):
@@ -132,6 +153,21 @@ class ApiSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime]
+    # None for a login; "settings" for the token SERVER_ADMIN_TOKEN puts in place at start,
+    # so a changed value replaces exactly that one.
+    origin: Mapped[str | None] = mapped_column(String(16), index=True)
+
+
+class LoginFailure(Base):
+    """A failed login, kept briefly: the rate limit counts these, so every server process on
+    one database sees the same count."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
 
 
 # The care and dispatch tables live in their own modules; importing them here registers every
