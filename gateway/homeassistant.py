@@ -365,6 +365,8 @@ class HomeAssistantPublisher:
     def _on_bridge_devices(self, payload: bytes) -> None:
         """Zigbee2MQTT's paired devices: the IEEE address of each configured Zigbee device
         names the Home Assistant device that the gateway's entities for it join."""
+        if not payload:  # the retained list was cleared: keep what is known
+            return
         if len(payload) > MAX_DEVICE_LIST_BYTES:
             log.warning("bridge/devices too large (%d bytes); not read", len(payload))
             return
