@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -21,12 +22,24 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class BrokerTls:
+    """TLS to the broker. ``ca_file`` None trusts the system's CAs; a client certificate is
+    optional; ``insecure`` skips the hostname check (a test broker only, never a default)."""
+
+    ca_file: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
 class BrokerEndpoint:
     host: str
     port: int
     username: str
     password: str = field(repr=False)
     keepalive_s: int = 30
+    tls: BrokerTls | None = None
 
 
 def new_client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
@@ -37,6 +50,14 @@ def new_client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
         protocol=mqtt.MQTTv5,
     )
     client.username_pw_set(endpoint.username, endpoint.password)
+    if endpoint.tls is not None:
+        tls = endpoint.tls
+        client.tls_set(
+            ca_certs=str(tls.ca_file) if tls.ca_file else None,
+            certfile=str(tls.certfile) if tls.certfile else None,
+            keyfile=str(tls.keyfile) if tls.keyfile else None,
+        )
+        client.tls_insecure_set(tls.insecure)
     client.reconnect_delay_set(min_delay=1, max_delay=10)
     client.on_socket_open = _no_delay
     # A bug in a callback must not kill paho's network thread (and with it all traffic);

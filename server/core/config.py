@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from protocol.mqtt import BrokerEndpoint
+from protocol.mqtt import BrokerEndpoint, BrokerTls
 from server import ConfigurationError
 
 
@@ -49,8 +49,28 @@ class ServerSettings(BaseSettings):
     admin_username: str = "operator"
     admin_password: SecretStr | None = None
     session_ttl_s: int = Field(default=12 * 3600, ge=60)
+    # For automation: at start an admin token with exactly this value exists (stored hashed,
+    # held by the admin account ``admin_token_username``); a new value replaces the old one,
+    # unset removes it.
+    admin_token: SecretStr | None = None
+    admin_token_username: str = Field(default="automation", min_length=1, max_length=64)
+    # Failed logins per username and per client address within the window before 429.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: int = Field(default=60, ge=1)
+    # HTTPS: uvicorn serves TLS when both are set (PEM files).
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    # TLS to the broker: the CA that signed its certificate (None: the system's CAs), an
+    # optional client certificate, and never by default skipping the hostname check.
+    mqtt_tls: bool = False
+    mqtt_ca_file: Path | None = None
+    mqtt_certfile: Path | None = None
+    mqtt_keyfile: Path | None = None
+    mqtt_tls_insecure: bool = False
     # How often the dispatch engine looks for escalation steps that are due.
     dispatch_tick_s: float = Field(default=2.0, gt=0, le=60)
+    # Where responders reach this server: the accept link in every notification.
+    public_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")
     def _no_defaults_in_production(self) -> ServerSettings:
@@ -58,7 +78,16 @@ class ServerSettings(BaseSettings):
             raise ConfigurationError("SERVER_INFLUX_TOKEN or SERVER_INFLUX_USERNAME, not both")
         if self.telemetry_queue_bound < self.telemetry_batch_size:
             raise ConfigurationError("SERVER_TELEMETRY_QUEUE_BOUND must hold one batch")
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ConfigurationError("SERVER_TLS_CERTFILE and SERVER_TLS_KEYFILE go together")
+        if (self.mqtt_certfile is None) != (self.mqtt_keyfile is None):
+            raise ConfigurationError("SERVER_MQTT_CERTFILE and SERVER_MQTT_KEYFILE go together")
+        token = self.admin_token.get_secret_value() if self.admin_token else None
+        if token is not None and len(token) < 24:
+            raise ConfigurationError("SERVER_ADMIN_TOKEN must be at least 24 characters")
         if self.environment == "production":
+            if self.mqtt_tls_insecure:
+                raise ConfigurationError("SERVER_MQTT_TLS_INSECURE is for development only")
             if self.database_url is None:
                 raise ConfigurationError("production needs SERVER_DATABASE_URL (PostgreSQL)")
             if self.mqtt_enabled and not self.mqtt_password.get_secret_value():
@@ -78,4 +107,15 @@ class ServerSettings(BaseSettings):
             self.mqtt_port,
             self.mqtt_username,
             self.mqtt_password.get_secret_value(),
+            tls=self._broker_tls(),
+        )
+
+    def _broker_tls(self) -> BrokerTls | None:
+        if not self.mqtt_tls:
+            return None
+        return BrokerTls(
+            ca_file=self.mqtt_ca_file,
+            certfile=self.mqtt_certfile,
+            keyfile=self.mqtt_keyfile,
+            insecure=self.mqtt_tls_insecure,
         )
