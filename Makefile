@@ -82,3 +82,9 @@ bench-telemetry: deps-test $(STAMP)
 .PHONY: bench-edge
 bench-edge: deps-demo $(STAMP)
 	$(PY) -m bench.edge
+
+# A fleet of simulated homes (firmware_sim.fleet) against a local centre: every alarm once,
+# receipt latency, the uplink rate that holds.
+.PHONY: bench-fleet
+bench-fleet: deps-test $(STAMP)
+	$(PY) -m bench.fleet

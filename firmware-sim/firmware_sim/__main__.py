@@ -2,6 +2,8 @@
 
 ``python -m firmware_sim scenario FILE.toml``: play a scripted day (docs/scenarios.md).
 
+``python -m firmware_sim fleet --homes 2000``: simulated homes for load tests of the centre.
+
 The call button is served on a pseudo-terminal (``--pty-link PATH``: the gateway opens PATH)
 or over TCP like ser2net (``--serial-tcp HOST:PORT``: the gateway opens socket://HOST:PORT).
 The SOS button publishes to the broker Zigbee2MQTT would use.
@@ -17,6 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
+from firmware_sim.fleet import cli as fleet_cli
 from firmware_sim.home import PressLog, SimulatedHome
 from firmware_sim.ports import DevicePort, PtyPort, TcpPort
 from firmware_sim.scenario import cli as scenario_cli
@@ -53,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         help="append one JSON line per press (device, frame_seq, written_at)",
     )
     scenario_cli.add_parser(sub)
+    fleet_cli.add_parser(sub)
     return parser
 
 
@@ -63,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "scenario":
         return scenario_cli.main(args)
+    if args.command == "fleet":
+        return fleet_cli.main(args)
     return _home(args)
 
 

@@ -101,6 +101,11 @@ class Fleet:
             lambda now: gateway.raise_alarm(kind, now)
         )
 
+    def quiet(self) -> None:
+        """No new telemetry, events or alarms; heartbeats and resends go on (a drain)."""
+        for shard in self.shards:
+            shard.quiet.set()
+
     def stop(self) -> None:
         for shard in self.shards:
             shard.call_soon(_stopper(shard))

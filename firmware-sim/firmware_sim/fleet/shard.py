@@ -82,6 +82,7 @@ class Shard(threading.Thread):
         self._wake_r.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self.stopping = threading.Event()
+        self.quiet = threading.Event()  # heartbeats and resends only: no new traffic
         self.stopped = threading.Event()
         self._give_up_at = float("inf")  # after a stop, when unflushed connections are dropped
         for link in links:
@@ -259,7 +260,8 @@ class Shard(threading.Thread):
     def _poisson(self, rate: float, send: Callable[[float], object], now: float) -> None:
         def fire(t: float) -> None:
             if not self.stopping.is_set():
-                send(t)
+                if not self.quiet.is_set():
+                    send(t)
                 self._poisson(rate, send, t)
 
         self.at(now + self._rng.expovariate(rate), fire)
