@@ -18,11 +18,12 @@ from server.db.engine import make_engine, migrate, serialise_bootstrap, session_
 from server.db.models import Alarm
 from server.dispatch.desk import DispatchDesk
 from server.dispatch.engine import DispatchEngine
-from server.dispatch.notifier import Notifier, RecordingNotifier
+from server.dispatch.notifier import Notifier
 from server.ingest.broker import BrokerLink
 from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
 from server.live_relay import PostgresLiveRelay, announce_change
+from server.notify.setup import NotifyChannels
 from server.periodic import PeriodicJob
 from server.supervision import GatewayWatch
 from server.telemetry import TelemetryStore
@@ -49,14 +50,15 @@ class Centre:
             self.sessions, self.telemetry, notify_in_transaction=self.relay is not None
         )
         self.watch = GatewayWatch(self.sessions, self.announce)
-        self.dispatch = DispatchEngine(
-            self.sessions, self.announce, notifier or RecordingNotifier()
-        )
-        self.desk = DispatchDesk(self.dispatch)
-        self.ticker = PeriodicJob("escalation", settings.dispatch_tick_s, self.dispatch.tick)
         self.broker: BrokerLink | None = None
         if settings.mqtt_enabled:
             self.broker = BrokerLink(settings.broker, settings.instance, self.handler, self.hub)
+        self.notify = NotifyChannels(settings.public_url, self.broker)
+        self.dispatch = DispatchEngine(
+            self.sessions, self.announce, notifier or self.notify.notifier
+        )
+        self.desk = DispatchDesk(self.dispatch)
+        self.ticker = PeriodicJob("escalation", settings.dispatch_tick_s, self.dispatch.tick)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         migrate(self.engine)
@@ -67,6 +69,7 @@ class Centre:
         self.watch.start()
         self.ticker.start()
         self.telemetry.start()
+        self.notify.start()
         if self.broker is not None:
             self.broker.start()
 
@@ -87,6 +90,7 @@ class Centre:
             self.relay.stop()
         self.watch.stop()
         self.ticker.stop()
+        self.notify.stop()
         self.telemetry.close()
         self.telemetry_store.close()
         self.engine.dispose()

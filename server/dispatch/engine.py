@@ -27,7 +27,7 @@ from server.db.care_models import Home, Resident, Responder
 from server.db.models import Alarm
 from server.dispatch.ladder import AlertOperator, Notify, Progress, chosen, next_step
 from server.dispatch.notifier import Notifier, OperatorAlert, ResponderCall
-from server.dispatch.ranking import Scene, Suggestion, rank
+from server.dispatch.ranking import Scene, Suggestion, assess, rank
 from server.dispatch.settings import DispatchSettings
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,7 @@ class DispatchEngine:
             alarm.home_id,
             alarm.priority,
             now,
+            *where_and_when(session, alarm, step.responder_id),
         )
         kind = "alarm.dispatched" if step.attempt == 1 else "alarm.renotified"
         return [self.announce(session, kind, alarm), lambda: self.notifier.call_responder(call)]
@@ -174,6 +175,20 @@ def scene_for(session: Session, alarm: Alarm) -> Scene:
         resident_id=alarm.resident_id,
         preferred=frozenset(int(r) for r in preferred),
     )
+
+
+def where_and_when(
+    session: Session, alarm: Alarm, responder_id: int
+) -> tuple[str | None, float | None]:
+    """The home's address and the responder's estimated arrival, for the notification."""
+    home = session.get(Home, alarm.home_id) if alarm.organisation_id is not None else None
+    responder = session.get(Responder, responder_id)
+    if responder is None:
+        return (home.address if home else None), None
+    settings = dispatch_settings(session, alarm.organisation_id)
+    return (home.address if home else None), assess(
+        responder, scene_for(session, alarm), settings
+    ).eta_s
 
 
 def available_responders(session: Session) -> list[Responder]:

@@ -30,6 +30,9 @@ class ResponderCall:
     home_id: str
     priority: int
     at: datetime
+    # For the person deciding whether to go: where, and how long the centre thinks it takes.
+    address: str | None = None
+    eta_s: float | None = None
 
 
 @dataclass(frozen=True)

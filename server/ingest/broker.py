@@ -54,6 +54,12 @@ class BrokerLink:
         info = self._client.publish(topic, encode(command), qos=1)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
+    def publish(self, topic: str, payload: bytes) -> bool:
+        """QoS 1 on the server's connection (responder notifications); paho queues it and
+        returns at once."""
+        info = self._client.publish(topic, payload, qos=1)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             log.error("broker refused the server's connection: %s", reason)
