@@ -32,6 +32,8 @@ def main() -> int:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        ssl_certfile=settings.tls_certfile,
+        ssl_keyfile=settings.tls_keyfile,
     )
     _Server(config, app.state.centre.hub).run()
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response, status
@@ -25,9 +26,13 @@ from server.api.routes import (
     stream,
     system,
     telemetry,
+    users,
+    visits,
 )
 from server.centre import Centre
 from server.core.config import ServerSettings
+from server.crud.users import install_settings_token
+from server.db.engine import serialise_bootstrap
 
 CONSOLE = Path(__file__).parent / "console" / "static"
 
@@ -38,6 +43,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(centre.start, asyncio.get_running_loop())
+        await asyncio.to_thread(install_admin_token, centre)
         try:
             yield
         finally:
@@ -50,6 +56,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         auth,
         alarms,
         dispatch,
+        visits,
         stream,
         system,
         telemetry,
@@ -59,6 +66,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         responders,
         service_orders,
         audit,
+        users,
     ):
         api.include_router(module.router)
     app.add_exception_handler(NotFound, _status_of(status.HTTP_404_NOT_FOUND))
@@ -66,6 +74,20 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(api)
     app.mount("/", StaticFiles(directory=CONSOLE, html=True), name="console")
     return app
+
+
+def install_admin_token(centre: Centre) -> None:
+    """``SERVER_ADMIN_TOKEN`` in force: that token exists (or, unset, none from the settings).
+    Serialised with other processes starting on the same PostgreSQL."""
+    given = centre.settings.admin_token
+    with centre.sessions.begin() as session:
+        serialise_bootstrap(session)
+        install_settings_token(
+            session,
+            given.get_secret_value() if given else None,
+            centre.settings.admin_token_username,
+            datetime.now(UTC),
+        )
 
 
 def _status_of(code: int) -> Callable[[Request, Exception], Awaitable[Response]]:

@@ -49,6 +49,9 @@ class Operator:
     username: str
     role: str
     token: str
+    # The record a scoped role is bound to (server/api/permissions.py); None otherwise.
+    responder_id: int | None = None
+    resident_id: int | None = None
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -84,7 +87,9 @@ def current_user(request: Request, centre: CentreDep) -> Operator:
         with centre.sessions() as session:
             user = user_for_token(session, token, datetime.now(UTC))
             if user is not None:
-                return Operator(user.id, user.username, user.role, token)
+                return Operator(
+                    user.id, user.username, user.role, token, user.responder_id, user.resident_id
+                )
     raise HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         detail="not authenticated",
@@ -93,6 +98,14 @@ def current_user(request: Request, centre: CentreDep) -> Operator:
 
 
 CurrentUser = Annotated[Operator, Depends(current_user)]
+
+
+def current_time() -> datetime:
+    """The request's clock; tests override this dependency to move time without sleeping."""
+    return datetime.now(UTC)
+
+
+Now = Annotated[datetime, Depends(current_time)]
 
 
 def require_role(*roles: str) -> Callable[[Operator], Operator]:

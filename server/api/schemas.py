@@ -74,6 +74,9 @@ class LoginResponse(BaseModel):
 class UserPublic(BaseModel):
     username: str
     role: str
+    # The record a responder or family account is bound to.
+    responder_id: int | None = None
+    resident_id: int | None = None
 
 
 class RejectedPublic(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from protocol import AlarmMessage
@@ -56,8 +56,12 @@ def list_alarms(
     state: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[Alarm]:
+    """Newest first; ``scope`` limits the listing to what the asker may see."""
     query = select(Alarm).order_by(Alarm.received_at.desc(), Alarm.id).limit(limit).offset(offset)
+    if scope is not None:
+        query = query.where(scope)
     if status is not None:
         query = query.where(Alarm.status == status)
     if state is not None:

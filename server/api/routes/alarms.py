@@ -6,25 +6,27 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 
 from protocol import CommandBody, CommandKind, CommandMessage
 from server import NotFound
-from server.api.deps import CentreDep, CurrentUser, SessionDep
+from server.api.deps import CentreDep, SessionDep
 from server.api.pagination import Limit, Offset
+from server.api.permissions import HandleAlarms, ReadAlarms
 from server.api.schemas import AlarmDetail, AlarmPublic
+from server.api.scopes import AlarmId, ReadsAlarm, alarm_filter
 from server.crud import alarms as crud
 from server.crud.lifecycle import AlarmState
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
 log = logging.getLogger(__name__)
-AlarmId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="the alarm's message id")]
+__all__ = ["AlarmId", "router"]
 
 
 @router.get("")
 def list_alarms(
     session: SessionDep,
-    _user: CurrentUser,
+    user: ReadAlarms,
     status_: Annotated[
         Literal["open", "acknowledged", "resolved"] | None, Query(alias="status")
     ] = None,
@@ -33,13 +35,15 @@ def list_alarms(
     offset: Offset = 0,
 ) -> list[AlarmPublic]:
     """Newest first. ``status`` is the operator's view (open: no operator has taken it);
-    ``state`` the lifecycle."""
-    alarms = crud.list_alarms(session, status=status_, state=state, limit=limit, offset=offset)
+    ``state`` the lifecycle. A responder or family account sees only its own alarms."""
+    alarms = crud.list_alarms(
+        session, status=status_, state=state, limit=limit, offset=offset, scope=alarm_filter(user)
+    )
     return [AlarmPublic.of(a) for a in alarms]
 
 
 @router.get("/{alarm_id}")
-def get_alarm(alarm_id: AlarmId, session: SessionDep, _user: CurrentUser) -> AlarmDetail:
+def get_alarm(alarm_id: AlarmId, session: SessionDep, _user: ReadsAlarm) -> AlarmDetail:
     try:
         return AlarmDetail.of(crud.get_alarm(session, alarm_id))
     except NotFound as err:
@@ -48,7 +52,7 @@ def get_alarm(alarm_id: AlarmId, session: SessionDep, _user: CurrentUser) -> Ala
 
 @router.post("/{alarm_id}/acknowledge")
 def acknowledge(
-    alarm_id: AlarmId, session: SessionDep, user: CurrentUser, centre: CentreDep
+    alarm_id: AlarmId, session: SessionDep, user: HandleAlarms, centre: CentreDep
 ) -> AlarmPublic:
     """The operator takes the alarm; the resident's device is told that help is coming."""
     now = datetime.now(UTC)

@@ -20,9 +20,9 @@ from server.api.dispatch_schemas import (
     ResponderAnswer,
     SuggestionPublic,
 )
-from server.api.permissions import HandleAlarms, ReadAlarms, ReportProgress
-from server.api.routes.alarms import AlarmId
+from server.api.permissions import HandleAlarms
 from server.api.schemas import AlarmPublic
+from server.api.scopes import AlarmId, ReadsAlarm, ReportsOnAlarm, ResolvesAlarm, check_responder
 from server.crud import lifecycle
 from server.crud.alarms import get_alarm
 from server.db.care_models import Responder
@@ -66,11 +66,13 @@ def answer(
     answer: Literal["accept", "decline"],
     body: ResponderAnswer,
     session: SessionDep,
-    user: ReportProgress,
+    user: ReportsOnAlarm,
     centre: CentreDep,
 ) -> AlarmPublic:
     """The asked responder answers. ``accept``: the ladder stops and they are busy;
-    ``decline``: the next responder is asked at once."""
+    ``decline``: the next responder is asked at once. A responder account answers only for
+    itself."""
+    check_responder(user, body.responder_id)
     reply = centre.desk.accept if answer == "accept" else centre.desk.decline
     after = reply(session, alarm_id, body.responder_id, user.username, datetime.now(UTC))
     return _done(session, alarm_id, after)
@@ -81,7 +83,7 @@ def report_progress(
     alarm_id: AlarmId,
     to_state: Literal["en_route", "on_scene"],
     session: SessionDep,
-    user: ReportProgress,
+    user: ReportsOnAlarm,
     centre: CentreDep,
 ) -> AlarmPublic:
     """The responder on the job has set off (``en_route``) or arrived (``on_scene``)."""
@@ -94,7 +96,7 @@ def resolve(
     alarm_id: AlarmId,
     body: ResolveRequest,
     session: SessionDep,
-    user: HandleAlarms,
+    user: ResolvesAlarm,
     centre: CentreDep,
 ) -> AlarmPublic:
     now = datetime.now(UTC)
@@ -111,7 +113,7 @@ def add_note(
 
 
 @router.get("/{alarm_id}/history")
-def history(alarm_id: AlarmId, session: SessionDep, _user: ReadAlarms) -> list[AlarmActionPublic]:
+def history(alarm_id: AlarmId, session: SessionDep, _user: ReadsAlarm) -> list[AlarmActionPublic]:
     """Every step taken since the alarm arrived, oldest first."""
     get_alarm(session, alarm_id)
     return [AlarmActionPublic.model_validate(a) for a in lifecycle.history(session, alarm_id)]
@@ -119,7 +121,7 @@ def history(alarm_id: AlarmId, session: SessionDep, _user: ReadAlarms) -> list[A
 
 @router.get("/{alarm_id}/suggestions")
 def suggestions(
-    alarm_id: AlarmId, session: SessionDep, _user: ReadAlarms, centre: CentreDep
+    alarm_id: AlarmId, session: SessionDep, _user: HandleAlarms, centre: CentreDep
 ) -> list[SuggestionPublic]:
     """Who could go now, best first, with distance and estimated arrival."""
     ranked = centre.dispatch.suggest(session, get_alarm(session, alarm_id), datetime.now(UTC))

@@ -10,7 +10,8 @@ from sqlalchemy import String, cast, select
 from server.api.care_schemas import Page, PriorityGroup, ResidentCreate, ResidentPublic
 from server.api.deps import SessionDep
 from server.api.pagination import Limit, Offset
-from server.api.permissions import ManageCareRecords, ReadCareRecords
+from server.api.permissions import ManageCareRecords, ReadCareRecords, ReadResident
+from server.api.scopes import check_resident
 from server.crud import care, records
 from server.db.care_models import Home, Resident
 
@@ -58,7 +59,9 @@ def create_resident(
 
 
 @router.get("/{resident_id}")
-def get_resident(resident_id: int, session: SessionDep, user: ReadCareRecords) -> ResidentPublic:
+def get_resident(resident_id: int, session: SessionDep, user: ReadResident) -> ResidentPublic:
+    """A family account reads its own resident only (anything else: 404, as if missing)."""
+    check_resident(user, resident_id)
     row = care.read_resident(session, resident_id, user.username, datetime.now(UTC))
     session.commit()
     return ResidentPublic.model_validate(row)

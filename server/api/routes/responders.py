@@ -19,6 +19,7 @@ from server.api.care_schemas import (
 from server.api.deps import SessionDep
 from server.api.pagination import Limit, Offset
 from server.api.permissions import ManageCareRecords, ReadCareRecords, ReportProgress
+from server.api.scopes import check_responder
 from server.crud import records
 from server.db.care_models import Organisation, Resident, Responder
 
@@ -85,7 +86,9 @@ def replace_responder(
 def change_status(
     responder_id: int, body: ResponderStatusChange, session: SessionDep, user: ReportProgress
 ) -> ResponderPublic:
-    """Available, busy or off duty: what the engine reads before it asks anyone."""
+    """Available, busy or off duty: what the engine reads before it asks anyone. A responder
+    account sets its own status only."""
+    check_responder(user, responder_id)
     row = records.fetch(session, Responder, responder_id, ENTITY)
     records.change(session, row, body.model_dump(), user.username, datetime.now(UTC), ENTITY)
     session.commit()

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from server.api.deps import CentreDep, CurrentUser
+from server.api.deps import CentreDep
+from server.api.permissions import WatchCentre
 from server.live import is_overflow
 
 router = APIRouter(tags=["live"])
@@ -22,7 +23,7 @@ KEEPALIVE_S = 15.0
 
 
 @router.get("/stream", response_class=StreamingResponse)
-async def stream(_user: CurrentUser, centre: CentreDep) -> StreamingResponse:
+async def stream(_user: WatchCentre, centre: CentreDep) -> StreamingResponse:
     async def events() -> AsyncIterator[str]:
         async with centre.hub.subscribe() as queue:
             yield "retry: 2000\n: connected\n\n"

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from server.api.deps import CentreDep, CurrentUser, Operator, SessionDep, require_role
+from server.api.deps import CentreDep, Operator, SessionDep, require_role
+from server.api.permissions import WatchCentre
 from server.api.schemas import DeviceEventPublic, GatewayPublic, RejectedPublic
 from server.db.models import DeviceEvent, Gateway, RejectedMessage
 
@@ -37,14 +38,14 @@ def rejected_messages(
 
 
 @router.get("/gateways")
-def gateways(session: SessionDep, _user: CurrentUser) -> list[GatewayPublic]:
+def gateways(session: SessionDep, _user: WatchCentre) -> list[GatewayPublic]:
     rows = session.scalars(select(Gateway).order_by(Gateway.id))
     return [GatewayPublic.model_validate(r) for r in rows]
 
 
 @router.get("/device-events")
 def device_events(
-    session: SessionDep, _user: CurrentUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    session: SessionDep, _user: WatchCentre, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[DeviceEventPublic]:
     rows = session.scalars(
         select(DeviceEvent).order_by(DeviceEvent.gateway_time.desc()).limit(limit)

@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel
 
-from server.api.deps import CentreDep, CurrentUser, Operator, require_role
+from server.api.deps import CentreDep, Operator, require_role
+from server.api.permissions import WatchCentre
 from server.telemetry import SeriesQuery, TelemetryQueryError
 from server.telemetry.charts import DEFAULT_MAX_POINTS, bucket_for
 from server.telemetry.point import FieldValue
@@ -53,7 +54,7 @@ def _unavailable(err: TelemetryQueryError) -> HTTPException:
 @router.get("/series")
 def series(
     centre: CentreDep,
-    _user: CurrentUser,
+    _user: WatchCentre,
     gateway_id: Name,
     measurement: Name,
     field: Name,
@@ -87,7 +88,7 @@ def series(
 @router.get("/latest")
 def latest(
     centre: CentreDep,
-    _user: CurrentUser,
+    _user: WatchCentre,
     measurement: Name,
     field: Name,
     gateway_id: Annotated[str | None, Query(max_length=64)] = None,
