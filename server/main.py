@@ -19,7 +19,9 @@ from server.api.routes import (
     auth,
     dispatch,
     homes,
+    metrics,
     organisations,
+    reports,
     residents,
     responders,
     service_orders,
@@ -35,6 +37,7 @@ from server.crud.users import install_settings_token
 from server.db.engine import serialise_bootstrap
 
 CONSOLE = Path(__file__).parent / "console" / "static"
+RESPONDER_PAGE = Path(__file__).parent / "responder" / "static"
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -67,11 +70,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
         service_orders,
         audit,
         users,
+        reports,
+        metrics,
     ):
         api.include_router(module.router)
     app.add_exception_handler(NotFound, _status_of(status.HTTP_404_NOT_FOUND))
     app.add_exception_handler(Conflict, _status_of(status.HTTP_409_CONFLICT))
     app.include_router(api)
+    app.mount("/responder", StaticFiles(directory=RESPONDER_PAGE, html=True), name="responder")
     app.mount("/", StaticFiles(directory=CONSOLE, html=True), name="console")
     return app
 
