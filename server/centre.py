@@ -23,6 +23,7 @@ from server.ingest.broker import BrokerLink
 from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
 from server.live_relay import PostgresLiveRelay, announce_change
+from server.metrics import CentreMetrics
 from server.notify.setup import NotifyChannels
 from server.periodic import PeriodicJob
 from server.supervision import GatewayWatch
@@ -46,8 +47,12 @@ class Centre:
         self.relay: PostgresLiveRelay | None = None
         if self.engine.dialect.name == "postgresql":
             self.relay = PostgresLiveRelay(settings.sqlalchemy_url, self.sessions, self.hub)
+        self.metrics = CentreMetrics()
         self.handler = UplinkHandler(
-            self.sessions, self.telemetry, notify_in_transaction=self.relay is not None
+            self.sessions,
+            self.telemetry,
+            notify_in_transaction=self.relay is not None,
+            alarm_latency=self.metrics.alarm_latency,
         )
         self.watch = GatewayWatch(self.sessions, self.announce)
         self.broker: BrokerLink | None = None
@@ -59,6 +64,7 @@ class Centre:
         )
         self.desk = DispatchDesk(self.dispatch)
         self.ticker = PeriodicJob("escalation", settings.dispatch_tick_s, self.dispatch.tick)
+        self.metrics.watch(self)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         migrate(self.engine)

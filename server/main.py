@@ -19,7 +19,6 @@ from server.api.routes import (
     auth,
     dispatch,
     homes,
-    metrics,
     organisations,
     reports,
     residents,
@@ -71,7 +70,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
         audit,
         users,
         reports,
-        metrics,
     ):
         api.include_router(module.router)
     app.add_exception_handler(NotFound, _status_of(status.HTTP_404_NOT_FOUND))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import Histogram
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,8 +59,10 @@ class UplinkHandler:
         *,
         clock: Callable[[], float] = time.time,
         notify_in_transaction: bool = False,
+        alarm_latency: Histogram | None = None,
     ) -> None:
         self._notify = notify_in_transaction
+        self._latency = alarm_latency
         self._sessions = sessions
         self._telemetry = telemetry
         self._clock = clock
@@ -107,6 +110,8 @@ class UplinkHandler:
         # receipt may have been lost), marked as such.
         out.publish.append(_receipt(message.gateway_id, message.id, now, duplicate=not is_new))
         if is_new:
+            if self._latency is not None:
+                self._latency.observe(max(0.0, (now - message.gateway_time).total_seconds()))
             log.info(
                 "alarm %s stored: %s from %s",
                 message.id,

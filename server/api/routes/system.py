@@ -1,10 +1,11 @@
-"""Health (unauthenticated, for load balancers) and the dead-letter record."""
+"""Health (unauthenticated, for load balancers), metrics, and the dead-letter record."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select
 
 from server.api.deps import CentreDep, Operator, SessionDep, require_role
@@ -27,6 +28,14 @@ def health(centre: CentreDep) -> dict[str, Any]:
         if centre.relay is None
         else ("up" if centre.relay.listening.is_set() else "down"),
     }
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(centre: CentreDep, _user: WatchCentre) -> Response:
+    """This process's Prometheus metrics (``server/metrics.py``). Behind the console's login:
+    a scrape job sends a bearer token (e.g. ``SERVER_ADMIN_TOKEN``). Each server process
+    answers for itself; scrape them all."""
+    return Response(generate_latest(centre.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/rejected-messages")
