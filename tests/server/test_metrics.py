@@ -49,8 +49,8 @@ def test_metrics_count_ingest_rejections_duplicates_and_open_alarms(client: Test
     got = samples(response.text)
     assert got[("eldercare_ingest_messages_total", (("type", "alarm"),))] == 2
     assert got[("eldercare_ingest_duplicate_alarms_total", ())] == 1
-    [(key, value)] = [(k, v) for k, v in got.items() if k[0] == "eldercare_ingest_rejected_total"]
-    assert value == 1
+    rejected = [(k[1], v) for k, v in got.items() if k[0] == "eldercare_ingest_rejected_total"]
+    assert rejected == [((("reason", "not_json"),), 1)]
     assert got[("eldercare_alarms", (("state", "raised"),))] == 1
     assert got[("eldercare_alarm_latency_seconds_count", ())] == 1  # the new alarm only
     assert got[("eldercare_store_up", ())] == 1
