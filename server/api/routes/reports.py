@@ -32,9 +32,9 @@ def report(
     on scene, false-alarm share, service orders completed, gateway and device availability
     (approximated from offline and silence alarms)."""
     if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "from and to need a time zone")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "from and to need a time zone")
     if end <= start:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "to must be after from")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "to must be after from")
     fetch(session, Organisation, org, "organisation")
     built = build_report(session, org, start, end)
     if format == "csv":
