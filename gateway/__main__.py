@@ -18,6 +18,7 @@ from gateway.config import GatewaySettings
 from gateway.detect.checkin import CheckinConfig
 from gateway.homeassistant import HomeAssistantPublisher
 from gateway.homewatch import local_seconds, zone_time
+from gateway.metrics import GatewayMetrics
 from gateway.outbox import Outbox
 from gateway.service import Gateway
 from gateway.uplink import Uplink
@@ -94,6 +95,10 @@ def main() -> int:
         signal.signal(sig, lambda *_: stopping.set())
     if homeassistant is not None:
         homeassistant.start()
+    if settings.metrics_port is not None:
+        gateway.metrics = GatewayMetrics()
+        gateway.metrics.watch(gateway, bridge)
+        gateway.metrics.serve(settings.metrics_host, settings.metrics_port)
     gateway.start()
     uplink.start()
     for link in gateway.serial_links.values():

@@ -73,6 +73,10 @@ class GatewaySettings(BaseSettings):
     z2m_rooms: dict[str, str] = Field(default_factory=dict)
     # Home Assistant MQTT discovery on the home's broker (the z2m_* connection above):
     # gateway/homeassistant.py. The prefix is Home Assistant's discovery prefix.
+    # Prometheus metrics (gateway/metrics.py) on this local port; off when unset. No login,
+    # so keep the host on loopback unless a firewall stands in front.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
     ha_discovery: bool = False
     ha_prefix: str = "homeassistant"
     heartbeat_interval_s: int = Field(default=30, ge=1, le=86_400)

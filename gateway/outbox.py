@@ -218,6 +218,14 @@ class Outbox:
         sql = f"SELECT COUNT(*) FROM outbox WHERE {_PENDING}"  # noqa: S608 - constants only
         return int(self._read(sql, ())[0][0])
 
+    def backlog(self) -> dict[str, tuple[int, float]]:
+        """Per channel: how many messages wait for the centre, and when the oldest was made."""
+        sql = (
+            f"SELECT channel, COUNT(*), MIN(created_at) FROM outbox WHERE {_PENDING}"  # noqa: S608
+            " GROUP BY channel"
+        )
+        return {row[0]: (int(row[1]), float(row[2])) for row in self._read(sql, ())}
+
     def prune(self, delivered_before: float) -> int:
         return self._write(
             "DELETE FROM outbox WHERE delivered_at < ? OR cancelled_at < ?",

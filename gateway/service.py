@@ -34,6 +34,7 @@ from gateway.detect.checkin import CheckinConfig
 from gateway.devicewatch import DeviceAlarm, DeviceWatch
 from gateway.falls import FallFlow
 from gateway.homewatch import HomeWatch, local_seconds
+from gateway.metrics import GatewayMetrics
 from gateway.outbox import Outbox
 from gateway.uplink import Uplink
 from protocol import (
@@ -136,6 +137,7 @@ class Gateway:
         self._arrivals = itertools.count()  # FIFO within a lane; items are never compared
         self._thread = threading.Thread(target=self._run, name="gateway")
         self.alarms_raised = 0
+        self.metrics: GatewayMetrics | None = None
 
     # Producers (driver threads, the MQTT thread) call these; they never block.
     def submit(self, item: EdgeEvent | DownlinkMessage) -> None:
@@ -395,6 +397,8 @@ class Gateway:
             return
         log.info("alarm %s stored at the centre", alarm_id)
         item = self.outbox.get(alarm_id)
+        if item is not None and item.channel == Channel.ALARM.value and self.metrics is not None:
+            self.metrics.delivery.observe(max(0.0, self._clock() - item.created_at))
         if (
             item
             and item.channel == Channel.ALARM.value
