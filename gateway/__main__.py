@@ -23,12 +23,11 @@ from gateway.outbox import Outbox
 from gateway.service import Gateway
 from gateway.uplink import Uplink
 from protocol import DownlinkMessage
+from protocol.logs import configure_logging
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     try:
         settings = GatewaySettings()
     except ValidationError as err:

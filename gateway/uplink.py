@@ -180,6 +180,8 @@ class Uplink:
         for item in self._outbox.due(now):
             if not self._publish(Channel(item.channel), item.payload):
                 return  # the connection dropped; on_connect will make everything due again
+            if item.attempts and item.channel == Channel.ALARM.value:
+                log.info("alarm %s sent again (attempt %d)", item.id, item.attempts + 1)
             jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreading retries, not crypto
             self._outbox.attempted(item.id, now + self._resend_s * jitter)
 

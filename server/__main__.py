@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from types import FrameType
 
 import uvicorn
 from pydantic import ValidationError
 
+from protocol.logs import configure_logging
 from server import ConfigurationError
 from server.core.config import ServerSettings
 from server.live import LiveHub
@@ -16,9 +16,7 @@ from server.main import create_app
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     try:
         settings = ServerSettings()
     except (ValidationError, ConfigurationError) as err:
