@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from server import Conflict, NotFound
+from server.api import edge_errors
 from server.api.routes import (
     alarms,
     audit,
@@ -74,6 +75,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         api.include_router(module.router)
     app.add_exception_handler(NotFound, _status_of(status.HTTP_404_NOT_FOUND))
     app.add_exception_handler(Conflict, _status_of(status.HTTP_409_CONFLICT))
+    edge_errors.install(app)
     app.include_router(api)
     app.mount("/responder", StaticFiles(directory=RESPONDER_PAGE, html=True), name="responder")
     app.mount("/", StaticFiles(directory=CONSOLE, html=True), name="console")

@@ -131,7 +131,13 @@ def user_for_token(session: Session, token: str, now: datetime) -> User | None:
 
 
 def close_session(session: Session, token: str) -> None:
-    session.execute(delete(ApiSession).where(ApiSession.token_hash == token_digest(token)))
+    """Log out. The settings token stays: it belongs to the configuration, and logging out
+    with it (as any client may) must not lock automation out until the next restart."""
+    session.execute(
+        delete(ApiSession).where(
+            ApiSession.token_hash == token_digest(token), ApiSession.origin.is_(None)
+        )
+    )
 
 
 def install_settings_token(
