@@ -6,6 +6,7 @@ import sys
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from protocol.logs import configure_logging
@@ -23,7 +24,13 @@ def main() -> int:
         print(f"server: invalid configuration:\n{err}", file=sys.stderr)
         return 2
     app = create_app(settings)
-    config = uvicorn.Config(
+    _Server(uvicorn_config(settings, app), app.state.centre.hub).run()
+    return 0
+
+
+def uvicorn_config(settings: ServerSettings, app: FastAPI) -> uvicorn.Config:
+    """HTTPS when ``SERVER_TLS_CERTFILE`` and ``_KEYFILE`` are set, plain HTTP otherwise."""
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -33,8 +40,6 @@ def main() -> int:
         ssl_certfile=settings.tls_certfile,
         ssl_keyfile=settings.tls_keyfile,
     )
-    _Server(config, app.state.centre.hub).run()
-    return 0
 
 
 class _Server(uvicorn.Server):
