@@ -31,7 +31,7 @@ DELIVERY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 
 
 class GatewayMetrics:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()
         self.delivery = Histogram(
             "eldercare_gateway_alarm_delivery_seconds",
             "From an alarm being stored in the outbox to the centre's receipt for it.",

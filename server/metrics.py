@@ -42,7 +42,7 @@ _NOT_ALARM_COUNTS = ("rejected_", "telemetry_", "duplicate_alarm")
 
 class CentreMetrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()  # no describe at register: collect reads SQL
         self.alarm_latency = Histogram(
             "eldercare_alarm_latency_seconds",
             "From the gateway raising an alarm to the centre storing it (new alarms only).",

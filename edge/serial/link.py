@@ -48,6 +48,7 @@ class SerialLink:
         *,
         clock: Callable[[], float] = time.time,
         opener: PortOpener = open_port,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.device = device
         self.kind = REGISTRY.get(device.device_kind)
@@ -65,6 +66,7 @@ class SerialLink:
         self._next_seq = 0
         self.rejected: Counter[str] = Counter()
         self._gate = FloodGate()
+        self._monotonic = monotonic  # the flood gate's clock
         self.reconnects = 0
         self.connected = threading.Event()
 
@@ -127,7 +129,7 @@ class SerialLink:
                 self._handle(frame)
 
     def _handle(self, frame: Frame) -> None:
-        if frame.type != FrameType.KEY_PRESS and not self._gate.admit(time.monotonic()):
+        if frame.type != FrameType.KEY_PRESS and not self._gate.admit(self._monotonic()):
             self.rejected["flood"] += 1
             return
         try:

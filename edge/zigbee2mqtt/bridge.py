@@ -52,10 +52,12 @@ class Zigbee2MqttBridge:
         client_id: str,
         base_topic: str = "zigbee2mqtt",
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         unknown = {ref.device_kind for ref in devices.values()} - CONVERTERS.keys()
         self.discovered: dict[str, DeviceKind | None] = {}
         self._gates: dict[str, FloodGate] = {}
+        self._monotonic = monotonic  # the flood gates' clock
         if unknown:
             raise ValueError(f"no Zigbee2MQTT converter for device kinds {sorted(unknown)}")
         self._endpoint = endpoint
@@ -150,7 +152,7 @@ class Zigbee2MqttBridge:
         decoded_all = CONVERTERS[device.device_kind](device, state, self._clock())
         urgent = any(isinstance(d, URGENT_EVENTS) for d in decoded_all)
         gate = self._gates.setdefault(tail, FloodGate())
-        if not gate.admit(time.monotonic()) and not urgent:
+        if not gate.admit(self._monotonic()) and not urgent:
             self.rejected["flood"] += 1
             return
         for decoded in decoded_all:
