@@ -3,12 +3,22 @@ downlink (receipts, commands) back to gateways.
 
 Several server processes join the same ``$share`` group and the broker splits gateways'
 messages between them; each process needs its own client id (``SERVER_INSTANCE``).
+
+Two lanes behind the MQTT thread, each with its own worker: alarms, one transaction and one
+receipt each, as they come; and everything routine (statuses, events, telemetry), in batches
+of up to ``ROUTINE_BATCH`` with one commit. An alarm never waits behind a heartbeat backlog.
+The MQTT thread only sorts messages into the lanes, so the broker connection keeps up even
+while the store is slow. A message acknowledged to the broker but not yet stored is not at
+risk: the gateway resends alarms and events until the application-level receipt.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -17,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from protocol import Channel, CommandMessage, encode
 from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
 from protocol.topics import SHARED_UPLINK_FILTER, TopicName
-from server.ingest.handler import UplinkHandler
+from server.ingest.handler import Outgoing, UplinkHandler
 from server.live import LiveHub
 
 log = logging.getLogger(__name__)
@@ -26,6 +36,9 @@ log = logging.getLogger(__name__)
 # good) would sit on a share of the alarms. Without a session the broker sends everything to
 # the members that are up; with none up, the gateways' outboxes keep resending until one is.
 SESSION_EXPIRY_S = 0
+ROUTINE_BATCH = 500
+ROUTINE_BOUND = 100_000  # beyond this, routine messages are dropped (resent or lossy anyway)
+_Item = tuple[str, bytes] | None
 
 
 class BrokerLink:
@@ -41,12 +54,33 @@ class BrokerLink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._alarms: queue.Queue[_Item] = queue.Queue()
+        self._routine: queue.Queue[_Item] = queue.Queue(maxsize=ROUTINE_BOUND)
+        self.routine_dropped = 0
+        self._workers = [
+            threading.Thread(target=self._alarm_lane, name="ingest-alarms", daemon=True),
+            threading.Thread(target=self._routine_lane, name="ingest-routine", daemon=True),
+        ]
 
     def start(self) -> None:
+        self.start_lanes()
         connect_in_background(self._client, self._endpoint, session_expiry_s=SESSION_EXPIRY_S)
 
     def stop(self) -> None:
         stop(self._client)
+        self._alarms.put(None)
+        self._put_routine(None, block=True)
+        for worker in self._workers:
+            if worker.is_alive():
+                worker.join(timeout=10)
+
+    def start_lanes(self) -> None:
+        for worker in self._workers:
+            worker.start()
+
+    @property
+    def backlog(self) -> dict[str, int]:
+        return {"alarm": self._alarms.qsize(), "routine": self._routine.qsize()}
 
     def send_command(self, command: CommandMessage) -> bool:
         """QoS 1 to the gateway's persistent session; the broker holds it if it is away."""
@@ -72,20 +106,59 @@ class BrokerLink:
         self.connected.clear()
         log.warning("ingest disconnected from the broker: %s", reason)
 
-    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        item = (msg.topic, bytes(msg.payload))
+        if msg.topic.rsplit("/", 1)[-1] == Channel.ALARM.value:
+            self._alarms.put(item)
+        else:
+            self._put_routine(item, block=False)
+
+    def _put_routine(self, item: _Item, *, block: bool) -> None:
         try:
-            out = self._handler.handle(msg.topic, bytes(msg.payload))
+            self._routine.put(item, block=block, timeout=10 if block else None)
+        except queue.Full:
+            self.routine_dropped += 1
+            if self.routine_dropped % 1000 == 1:
+                log.error("ingest overloaded: %d routine messages dropped", self.routine_dropped)
+
+    def _alarm_lane(self) -> None:
+        while (item := self._alarms.get()) is not None:
+            topic, payload = item
+            self._run(topic, partial(self._handler.handle, topic, payload))
+
+    def _routine_lane(self) -> None:
+        while True:
+            first = self._routine.get()
+            batch = [] if first is None else [first]
+            stopping = first is None
+            while not stopping and len(batch) < ROUTINE_BATCH:
+                try:
+                    more = self._routine.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                else:
+                    batch.append(more)
+            if batch:
+                self._run(batch[0][0], partial(self._handler.handle_many, batch))
+            if stopping:
+                return
+
+    def _run(self, topic: str, work: Callable[[], Outgoing]) -> None:
+        try:
+            out = work()
         except SQLAlchemyError:
             # No receipt goes out, so the gateway keeps the alarm and sends it again.
             self.handler_failures += 1
-            log.exception("store failed for a message on %s; the gateway will resend", msg.topic)
+            log.exception("store failed for a message on %s; the gateway will resend", topic)
             return
         except Exception:
-            # This is the only thread that ingests: whatever one message does, it must live on.
+            # A lane's only thread: whatever one message does, it must live on.
             self.handler_failures += 1
-            log.exception("ingest failed on a message on %s; no receipt sent", msg.topic)
+            log.exception("ingest failed on a message on %s; no receipt sent", topic)
             return
-        for topic, payload in out.publish:
-            client.publish(topic, payload, qos=1)
+        for reply_topic, payload in out.publish:
+            self._client.publish(reply_topic, payload, qos=1)
         for event in out.live:
             self._hub.publish(event)

@@ -185,3 +185,54 @@ def test_event_is_stored_once_and_receipted_every_time(
         assert decode_downlink(topic, payload).body.ref_id == event.id  # type: ignore[union-attr]
     with centre.sessions() as session:
         assert len(session.scalars(select(DeviceEvent)).all()) == 1
+
+
+def test_a_routine_batch_is_one_commit_with_every_answer_and_alarms_still_their_own(
+    handler: UplinkHandler, centre: Centre
+) -> None:
+    statuses = [
+        (
+            f"eldercare/v1/gw-{i}/up/status",
+            encode(
+                StatusMessage(
+                    gateway_id=f"gw-{i}",
+                    gateway_time=NOW,
+                    body=StatusBody(state="online", heartbeat_interval_s=30, home_id=f"h-{i}"),
+                )
+            ),
+        )
+        for i in range(50)
+    ]
+    event = EventMessage(
+        gateway_id="gw-1", gateway_time=NOW, body=EventBody(kind="prompt_answered")
+    )
+    urgent = alarm()
+    batch = [
+        *statuses,
+        ("eldercare/v1/gw-1/up/event", encode(event)),
+        ("eldercare/v1/gw-1/up/alarm", encode(urgent)),
+        ("eldercare/v1/gw-1/up/status", b"{not json"),
+    ]
+    commits = 0
+
+    def count(_session: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.orm import Session
+
+    sa_event.listen(Session, "after_commit", count)
+    try:
+        out = handler.handle_many(batch)
+    finally:
+        sa_event.remove(Session, "after_commit", count)
+    # The alarm's own transaction, one for the batch, one for the dead letter.
+    assert commits == 3
+    refs = sorted(decode_downlink(t, p).body.ref_id for t, p in out.publish)  # type: ignore[union-attr]
+    assert refs == sorted([event.id, urgent.id])
+    with centre.sessions() as session:
+        assert len(session.scalars(select(Gateway)).all()) == 50
+        assert session.get(DeviceEvent, event.id) is not None
+        assert session.get(Alarm, urgent.id) is not None
+        assert len(session.scalars(select(RejectedMessage)).all()) == 1
