@@ -11,7 +11,7 @@ never share an object id.
 Topics. Discovery: ``<prefix>/<component>/eldercare/<gateway>_<entity>/config``: one fixed
 node id, so the home broker's ACL can give the gateway exactly its own node
 (``homeassistant/+/eldercare/+/config``) and never Zigbee2MQTT's configs. State, all retained,
-under ``eldercare/<gateway>/``: ``status`` (``online``/``offline``, the MQTT will), ``centre``
+under ``eldercare_home/<gateway>/``: ``status`` (``online``/``offline``, the MQTT will), ``centre``
 (``ON``/``OFF``), ``alarm`` (JSON) and ``device/<device id>`` (JSON).
 
 Home Assistant's template output ``None`` means "unknown" (``PAYLOAD_NONE`` in its MQTT
@@ -33,7 +33,7 @@ from protocol import AlarmKind
 
 DEFAULT_PREFIX = "homeassistant"
 NODE_ID = "eldercare"
-STATE_ROOT = "eldercare"
+STATE_ROOT = "eldercare_home"  # not "eldercare": the wire contract's root, which a home broker never carries
 ORIGIN = {"name": "eldercare-gateway"}
 MANUFACTURER = "Eldercare alarm (open source)"
 ONLINE, OFFLINE = "online", "offline"

@@ -14,7 +14,7 @@ connection) retained MQTT discovery configs and states (shapes: ``gateway.ha_ent
   gets these on the device Zigbee2MQTT's discovery already made (found by its IEEE address in
   the retained ``bridge/devices``); its raw sensors are Zigbee2MQTT's, never duplicated.
 
-Availability: a retained ``offline`` will on ``eldercare/<gateway>/status``, ``online`` on
+Availability: a retained ``offline`` will on ``eldercare_home/<gateway>/status``, ``online`` on
 every connect; every entity depends on it, a serial battery also on its device not being
 offline. Discovery is sent on connect and again whenever Home Assistant's birth message
 (``<prefix>/status`` = ``online``) arrives, after a short random delay as Home Assistant

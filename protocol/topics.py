@@ -37,7 +37,7 @@ class Channel(StrEnum):
 
 # Broker accounts that are not gateways. The ACL's ``%u`` patterns apply to every account, so a
 # gateway named like one of them would share its topics; they can never be gateway ids.
-RESERVED_NAMES = frozenset({"server", "zigbee2mqtt", "admin", "root"})
+RESERVED_NAMES = frozenset({"server", "zigbee2mqtt", "admin", "root", "responders"})
 
 
 def validate_gateway_id(gateway_id: str) -> str:

@@ -489,9 +489,11 @@ def test_centre_acl_has_the_server_and_one_pattern_pair_for_gateways(centre_acl:
     assert sorted(centre_acl.users["server"]) == [
         ("read", "eldercare/v1/+/up/#"),
         ("write", "eldercare/v1/+/down/#"),
+        ("write", "eldercare/v1/responders/+/notify"),
     ]
     assert sorted(centre_acl.patterns) == [
         ("read", "eldercare/v1/%u/down/#"),
+        ("read", "eldercare/v1/responders/%u/notify"),
         ("write", "eldercare/v1/%u/up/#"),
     ]
 
@@ -505,15 +507,20 @@ def test_centre_acl_accounts_are_reserved_gateway_ids(centre_acl: Acl) -> None:
             validate_gateway_id(name)
 
 
-def test_centre_acl_patterns_confine_each_gateway_to_its_own_subtree(centre_acl: Acl) -> None:
+def test_centre_acl_patterns_confine_each_account_to_its_own_subtree(centre_acl: Acl) -> None:
+    """Gateways: ``eldercare/v1/<gateway>/...``; responders (``responder.<id>``, a name no
+    gateway can have): ``eldercare/v1/responders/<account>/notify``, read only."""
     assert centre_acl.patterns
     for access, topic in centre_acl.patterns:
         levels = topic.split("/")
         assert levels[:2] == ["eldercare", "v1"], f"pattern {access} {topic}"
         assert len(levels) > 3, topic
-        assert levels[2] == "%u", f"pattern {access} {topic}: the gateway level must be %u"
-        assert "%u" not in levels[:2] + levels[3:], topic
-        assert "+" not in levels[:3], topic
+        own = 3 if levels[2] == "responders" else 2
+        assert levels[own] == "%u", f"pattern {access} {topic}: the account level must be %u"
+        assert "%u" not in levels[:own] + levels[own + 1 :], topic
+        assert "+" not in levels[: own + 1], topic
+    with pytest.raises(TopicError):
+        validate_gateway_id("responders")  # or its uplink would reach into responders' topics
 
 
 def test_centre_acl_grants_nothing_on_zigbee2mqtt(centre_acl: Acl) -> None:
@@ -559,13 +566,16 @@ def test_centre_acl_decisions(
     assert centre_acl.allowed(user, topic, access) is expected
 
 
-def test_home_acl_has_zigbee2mqtt_and_the_gateway(home_acl: Acl) -> None:
-    assert set(home_acl.users) == {"zigbee2mqtt", "gateway"}
+def test_home_acl_has_zigbee2mqtt_the_gateway_and_home_assistant(home_acl: Acl) -> None:
+    assert set(home_acl.users) == {"zigbee2mqtt", "gateway", "homeassistant"}
     assert not home_acl.anonymous, "topic rules before the first user line apply to anonymous"
     assert not home_acl.patterns, "a pattern would apply to every account"
     assert home_acl.users["zigbee2mqtt"] == [("readwrite", "zigbee2mqtt/#")]
     assert sorted(home_acl.users["gateway"]) == [
+        ("read", "homeassistant/status"),
         ("read", "zigbee2mqtt/#"),
+        ("write", "eldercare_home/#"),
+        ("write", "homeassistant/+/eldercare/+/config"),
         ("write", "zigbee2mqtt/+/set"),
     ]
 
@@ -580,6 +590,11 @@ def test_home_acl_has_zigbee2mqtt_and_the_gateway(home_acl: Acl) -> None:
         ("gateway", "zigbee2mqtt/call-button-1", "write", False),
         ("gateway", "zigbee2mqtt/bridge/request/permit_join", "write", False),
         ("gateway", "eldercare/v1/gateway/up/alarm", "write", False),
+        ("gateway", "eldercare_home/gw-a/alarm", "write", True),
+        ("gateway", "homeassistant/binary_sensor/eldercare/gw-a_centre/config", "write", True),
+        ("gateway", "homeassistant/sensor/0x00158d0001/battery/config", "write", False),
+        ("homeassistant", "eldercare_home/gw-a/alarm", "read", True),
+        ("homeassistant", "eldercare_home/gw-a/alarm", "write", False),
         ("zigbee2mqtt", "zigbee2mqtt/call-button-1", "write", True),
         ("zigbee2mqtt", "zigbee2mqtt/call-button-1/set", "read", True),
         ("zigbee2mqtt", "eldercare/v1/gateway/up/alarm", "write", False),

@@ -85,10 +85,10 @@ def test_every_config_has_the_documented_shape() -> None:
         assert set(config["device"]) <= DEVICE_KEYS
         assert config["device"]["identifiers"]
         assert config["device"]["name"]
-        assert config["state_topic"].startswith(f"eldercare/{GW}/")
+        assert config["state_topic"].startswith(f"eldercare_home/{GW}/")
         assert config["availability_mode"] == "all"
         for entry in config["availability"]:
-            assert entry["topic"].startswith(f"eldercare/{GW}/")
+            assert entry["topic"].startswith(f"eldercare_home/{GW}/")
             assert (entry["payload_available"], entry["payload_not_available"]) == (
                 "online",
                 "offline",
@@ -110,7 +110,7 @@ def test_the_gateway_shows_its_centre_link_and_the_homes_alarms() -> None:
     assert "via_device" not in centre["device"]
     last = gateway[f"{GW}_last_alarm"]
     assert set(last["options"]) == {"none"} | {k.value for k in AlarmKind}
-    assert last["json_attributes_topic"] == last["state_topic"] == f"eldercare/{GW}/alarm"
+    assert last["json_attributes_topic"] == last["state_topic"] == f"eldercare_home/{GW}/alarm"
     assert gateway[f"{GW}_last_alarm_progress"]["options"] == list(STAGES)
     assert gateway[f"{GW}_last_alarm_time"]["device_class"] == "timestamp"
     assert gateway[f"{GW}_alarm_open"]["device_class"] == "safety"
@@ -126,8 +126,8 @@ def test_each_device_gets_supervision_and_only_a_serial_device_a_battery() -> No
     battery = configs[batteries[0]]
     assert (battery["device_class"], battery["unit_of_measurement"]) == ("battery", "%")
     assert [a["topic"] for a in battery["availability"]] == [
-        f"eldercare/{GW}/status",
-        f"eldercare/{GW}/device/call-button-1",
+        f"eldercare_home/{GW}/status",
+        f"eldercare_home/{GW}/device/call-button-1",
     ]
     button = configs[f"{GW}_call-button-1_supervision"]["device"]
     assert button["via_device"] == f"eldercare_{GW}"

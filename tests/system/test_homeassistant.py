@@ -44,7 +44,7 @@ class HomeAssistantStandIn:
         self._endpoint = endpoint
 
     def _on_connect(self, client: mqtt.Client, *_args: object) -> None:
-        client.subscribe([("homeassistant/#", 1), ("eldercare/#", 1)])
+        client.subscribe([("homeassistant/#", 1), ("eldercare_home/#", 1)])
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
@@ -158,7 +158,7 @@ def test_home_assistant_sees_the_gateway_its_devices_and_an_alarm(
         home_assistant.birth()
         wait_for(lambda: len(home_assistant.all(centre_config)) > sent_before, 20, "rediscovery")
 
-        alarm_topic = f"eldercare/{gw}/alarm"
+        alarm_topic = f"eldercare_home/{gw}/alarm"
         button.press()
         wait_for(
             lambda: (home_assistant.last_json(alarm_topic) or {}).get("kind") == "emergency_call",
@@ -169,7 +169,7 @@ def test_home_assistant_sees_the_gateway_its_devices_and_an_alarm(
         assert (alarm["open"], alarm["stage"], alarm["device_id"]) == (True, "raised", button_id)
 
         button.stop()  # the battery dies
-        device_topic = f"eldercare/{gw}/device/{button_id}"
+        device_topic = f"eldercare_home/{gw}/device/{button_id}"
         wait_for(
             lambda: home_assistant.last_json(device_topic)["state"] == "offline",
             20,
@@ -208,7 +208,7 @@ def _check_discovery(
     for topic in expected:
         config = home_assistant.last_json(topic)
         assert config["unique_id"] == topic.split("/")[3]
-        assert config["availability"][0]["topic"] == f"eldercare/{gw}/status"
+        assert config["availability"][0]["topic"] == f"eldercare_home/{gw}/status"
     mine = [t for t in home_assistant.messages if t.startswith("homeassistant/") and gw in t]
     assert sorted(mine) == sorted(expected)  # nothing for the Zigbee button's own sensors
     # The Zigbee button's supervision joins the device Zigbee2MQTT's discovery made.
@@ -228,16 +228,16 @@ def _check_discovery(
         assert all(late.all(t)[0][1] for t in expected)
     finally:
         late.stop()
-    wait_for(lambda: home_assistant.last(f"eldercare/{gw}/status") == b"online", 10, "online")
-    wait_for(lambda: home_assistant.last(f"eldercare/{gw}/centre") == b"ON", 20, "centre link")
-    device_topic = f"eldercare/{gw}/device/{button_id}"
+    wait_for(lambda: home_assistant.last(f"eldercare_home/{gw}/status") == b"online", 10, "online")
+    wait_for(lambda: home_assistant.last(f"eldercare_home/{gw}/centre") == b"ON", 20, "centre link")
+    device_topic = f"eldercare_home/{gw}/device/{button_id}"
     wait_for(
         lambda: (home_assistant.last_json(device_topic) or {}).get("battery") == 90,
         20,
         "the button heard, with its battery",
     )
     assert home_assistant.last_json(device_topic)["state"] == "ok"
-    assert home_assistant.last_json(f"eldercare/{gw}/alarm")["kind"] == "none"
+    assert home_assistant.last_json(f"eldercare_home/{gw}/alarm")["kind"] == "none"
 
 
 def test_the_gateways_will_makes_its_entities_unavailable(
@@ -246,7 +246,7 @@ def test_the_gateways_will_makes_its_entities_unavailable(
     ha_gateway: Callable[..., GatewayProcess],
 ) -> None:
     gateway = ha_gateway("gw-ha-2")
-    status = "eldercare/gw-ha-2/status"
+    status = "eldercare_home/gw-ha-2/status"
     wait_for(lambda: home_assistant.last(status) == b"online", 20, gateway.service.tail())
     gateway.service.kill()  # no clean goodbye: the broker publishes the will
     wait_for(lambda: home_assistant.last(status) == b"offline", 20, "the will")
