@@ -33,7 +33,8 @@ from protocol import AlarmKind
 
 DEFAULT_PREFIX = "homeassistant"
 NODE_ID = "eldercare"
-STATE_ROOT = "eldercare_home"  # not "eldercare": the wire contract's root, which a home broker never carries
+# Not "eldercare": that is the wire contract's root, which a home broker never carries.
+STATE_ROOT = "eldercare_home"
 ORIGIN = {"name": "eldercare-gateway"}
 MANUFACTURER = "Eldercare alarm (open source)"
 ONLINE, OFFLINE = "online", "offline"
