@@ -73,6 +73,22 @@ class SamplesReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class SignalReceived:
+    """A block of a one-channel signal on a fixed grid (a bed's pressure/BCG).
+
+    Sample ``i`` is at ``t0_s + i / rate_hz`` seconds of the device's clock; ``values`` are in
+    the sensor's units (a lying resident's static pressure about 1.0).
+    """
+
+    device: DeviceRef
+    received_at: float
+    signal: str
+    t0_s: float
+    rate_hz: float
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FallReported:
     """A device that detects falls itself (a fall radar): ``certain`` False for "maybe";
     ``cleared`` when it reports no fall any more (so a later report is news again)."""
@@ -114,6 +130,7 @@ EdgeEvent = (
     | BatteryReported
     | AvailabilityChanged
     | SamplesReceived
+    | SignalReceived
     | FallReported
     | SensorChanged
     | HazardReported

@@ -26,10 +26,12 @@ from edge.events import (
     KeyPressed,
     SamplesReceived,
     SensorChanged,
+    SignalReceived,
 )
 from edge.serial.link import SerialLink
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway import OutboxError
+from gateway.bedwatch import BedWatch
 from gateway.detect.checkin import CheckinConfig
 from gateway.devicewatch import DeviceAlarm, DeviceWatch
 from gateway.falls import FallFlow
@@ -53,7 +55,7 @@ from protocol import (
     TelemetryMessage,
     encode,
 )
-from protocol.messages import DEFAULT_PRIORITY
+from protocol.messages import DEFAULT_PRIORITY, Scalar
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ SIGNS_OF_LIFE = (
     FallReported,
     SensorChanged,
     HazardReported,
+    SignalReceived,
 )
 _IDLE = object()  # a wake-up without work: time for housekeeping
 
@@ -114,6 +117,7 @@ class Gateway:
             prompt=self._prompt,
         )
         self.watch = DeviceWatch(supervised_s or {}, clock())
+        self.beds = BedWatch()
         self.supervisor = self.watch.supervisor
         self.devices = dict(devices or {})
         self.rooms = dict(rooms or {})
@@ -256,6 +260,8 @@ class Gateway:
                 self._raise_if(self.watch.on_availability(item))
         elif isinstance(item, HazardReported):
             self._on_hazard(item)
+        elif isinstance(item, SignalReceived):
+            self._on_bed_signal(item)
         elif isinstance(item, SamplesReceived):
             if self.falls.on_samples(item) and self.uplink is not None:
                 self.uplink.wake()
@@ -274,6 +280,37 @@ class Gateway:
     def _raise_if(self, alarm: DeviceAlarm | None) -> None:
         if alarm is not None:
             self._raise_device_alarm(alarm)
+
+    def _on_bed_signal(self, block: SignalReceived) -> None:
+        try:
+            outcome = self.beds.on_signal(block)
+        except ValueError as err:  # a rate the estimator cannot work at
+            log.warning("bed signal from %s unusable: %s", block.device.device_id, err)
+            return
+        # The block's last sample arrived at received_at: device time -> gateway time.
+        offset = block.received_at - (block.t0_s + len(block.values) / block.rate_hz)
+        for alarm in outcome.alarms:
+            detail: dict[str, Scalar] = {"condition": alarm.kind}
+            if alarm.value is not None:
+                detail["per_minute"] = round(alarm.value, 1)
+            since = alarm.t_start + offset
+            self._raise_device_alarm(
+                DeviceAlarm(block.device, AlarmKind.VITAL_SIGNS, since, detail)
+            )
+        reading = outcome.report
+        if reading is not None and self.uplink is not None:
+            fields: dict[str, Scalar] = {"occupied": reading.occupied, "quality": reading.quality}
+            if reading.heart_bpm is not None:
+                fields["heart_bpm"] = round(reading.heart_bpm, 1)
+            if reading.resp_bpm is not None:
+                fields["resp_bpm"] = round(reading.resp_bpm, 1)
+            message = TelemetryMessage(
+                gateway_id=self.gateway_id,
+                device_id=block.device.device_id,
+                gateway_time=_utc(reading.t + offset),
+                body=TelemetryBody(measurement="vitals", fields=fields),
+            )
+            self.uplink.publish_now(Channel.TELEMETRY, encode(message))
 
     def _on_hazard(self, report: HazardReported) -> None:
         outcome = self.watch.on_hazard(report)

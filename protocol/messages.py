@@ -77,6 +77,7 @@ class AlarmKind(StrEnum):
     SMOKE = "smoke"  # smoke alarm went off
     GAS = "gas"  # gas alarm went off
     WATER_LEAK = "water_leak"  # water on the floor: a slip hazard, a burst pipe
+    VITAL_SIGNS = "vital_signs"  # in bed: a breathing pause, or rates outside the limits
 
 
 # Default priority 0 (most urgent) .. 9, as in SCAIP's optional priority.
@@ -86,6 +87,7 @@ DEFAULT_PRIORITY: dict[AlarmKind, int] = {
     AlarmKind.SMOKE: 0,
     AlarmKind.GAS: 0,
     AlarmKind.INACTIVITY: 1,
+    AlarmKind.VITAL_SIGNS: 1,
     AlarmKind.WANDERING: 1,
     AlarmKind.NIGHT_BED_EXIT: 2,
     AlarmKind.MISSED_CHECKIN: 3,

@@ -234,6 +234,18 @@ class Hazard(Capability):
 
 
 @dataclass(frozen=True)
+class Signal(Capability):
+    """A one-channel signal on a fixed grid, streamed in SIGNAL frames (a bed's pressure)."""
+
+    name: ClassVar[str] = "signal"
+    serial_frames: ClassVar[tuple[FrameType, ...]] = (FrameType.SIGNAL,)
+    signal: str = "bed_pressure"
+
+    def label(self) -> str:
+        return f"signal:{self.signal}"
+
+
+@dataclass(frozen=True)
 class Samples(Capability):
     """A raw signal streamed in SAMPLES frames (accelerometer, bed pressure)."""
 

@@ -24,6 +24,7 @@ from edge.devices.capabilities import (
     Hazard,
     Keys,
     Samples,
+    Signal,
     Switch,
     contact,
     occupancy,
@@ -189,9 +190,10 @@ EXIT_DOOR_CONTACT = DeviceKind(
 
 BED_SENSOR = DeviceKind(
     name="bed_sensor",
-    title="Bed pressure mat (occupancy)",
-    capabilities=(occupancy("bed"), Battery()),
-    heartbeat_s={"zigbee2mqtt": ZIGBEE_BATTERY_S},
+    title="Bed sensor: occupancy (Zigbee pressure mat) or the raw pressure/BCG signal (serial)",
+    capabilities=(occupancy("bed"), Battery(), Signal(signal="bed_pressure")),
+    heartbeat_s={"serial": SERIAL_CALL_BUTTON_S, "zigbee2mqtt": ZIGBEE_BATTERY_S},
+    notes="Serial: 100 Hz pressure in SIGNAL frames; heart and breathing rates come from it.",
     examples=(
         Example("zigbee2mqtt", {"occupancy": True}, (("sensor", "bed", 1),)),
         Example(
@@ -199,6 +201,15 @@ BED_SENSOR = DeviceKind(
             {"occupancy": False, "battery": 12, "battery_low": True},
             (("sensor", "bed", 0), ("battery", 12, True)),
         ),
+        # 3 samples at 100 Hz from uptime 1 s: 1.000000, 1.000010, 0.999990 (micro-units).
+        _serial(
+            FrameType.SIGNAL,
+            "01e80300006400030040420f004a420f0036420f00",
+            ("signal", "bed_pressure", 100.0, 3, 1.0),
+        ),
+        _serial(FrameType.SIGNAL, "01e803000000000000", ("error", "bad_value")),  # 0 Hz
+        _serial(FrameType.SIGNAL, "02e803000064000000", ("error", "bad_value")),  # kind 2
+        _serial(FrameType.SAMPLES, "01e80300000000", ("error", "unexpected_frame")),
     ),
 )
 

@@ -20,6 +20,7 @@ from edge.events import (
     KeyPressed,
     SamplesReceived,
     SensorChanged,
+    SignalReceived,
 )
 from edge.serial.framing import Frame
 from edge.serial.reading import frame_events
@@ -44,6 +45,8 @@ def summary(item: Decoded) -> Expected:
             return ("hazard", hazard, active)
         case SamplesReceived(t_s=t_s):
             return ("samples", len(t_s), round(t_s[0], 6), round(t_s[-1], 6))
+        case SignalReceived(signal=signal, rate_hz=rate, values=values):
+            return ("signal", signal, rate, len(values), round(values[0], 6))
         case AvailabilityChanged(online=online):
             return ("available", online)
         case Problem(reason=reason):

@@ -19,6 +19,7 @@ class FrameType(IntEnum):
     KEY_PRESS = 0x10  # device -> host
     HEARTBEAT = 0x11  # device -> host
     SAMPLES = 0x12  # device -> host
+    SIGNAL = 0x13  # device -> host
     ACK = 0x81  # host -> device
     INDICATE = 0x82  # host -> device
 
@@ -55,6 +56,12 @@ class Pattern(IntEnum):
 
 class SensorKind(IntEnum):
     ACCELEROMETER = 1  # milli-g per axis
+
+
+class SignalKind(IntEnum):
+    """One-channel signals sampled at a fixed rate (SIGNAL frames)."""
+
+    BED_PRESSURE = 1  # under-mattress pressure/BCG, micro-units (lying resident ~1e6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +120,30 @@ class SampleBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class SignalBlock:
+    """``<B signal><I t0_ms><H rate_hz><H n>`` then n x ``<i value>``.
+
+    A one-channel signal on a fixed grid: sample ``i`` is at ``t0_ms / 1000 + i / rate_hz``
+    seconds of device uptime. Values are signed 32-bit in micro-units of the sensor's scale:
+    a bed's heartbeat (BCG) is a thousandth of the resident's static pressure, far below what
+    the milli-units of SAMPLES could carry next to it.
+    """
+
+    signal: SignalKind
+    t0_ms: int
+    rate_hz: int
+    values: tuple[int, ...]
+    _head = struct.Struct("<BIHH")
+    _value = struct.Struct("<i")
+
+    MAX_VALUES = (MAX_PAYLOAD - 9) // 4
+
+    def to_bytes(self) -> bytes:
+        head = self._head.pack(self.signal, self.t0_ms, self.rate_hz, len(self.values))
+        return head + struct.pack(f"<{len(self.values)}i", *self.values)
+
+
+@dataclass(frozen=True, slots=True)
 class Ack:
     """``<H ref_seq><B stage>``: the host's answer to the device frame ``ref_seq``."""
 
@@ -137,12 +168,13 @@ class Indicate:
         return self._layout.pack(self.led, self.buzzer, self.duration_s)
 
 
-Payload = KeyPress | Heartbeat | SampleBatch | Ack | Indicate
+Payload = KeyPress | Heartbeat | SampleBatch | SignalBlock | Ack | Indicate
 
 _TYPE_OF: dict[type, FrameType] = {
     KeyPress: FrameType.KEY_PRESS,
     Heartbeat: FrameType.HEARTBEAT,
     SampleBatch: FrameType.SAMPLES,
+    SignalBlock: FrameType.SIGNAL,
     Ack: FrameType.ACK,
     Indicate: FrameType.INDICATE,
 }
@@ -199,6 +231,17 @@ def _samples(data: bytes) -> SampleBatch:
     )
 
 
+def _signal(data: bytes) -> SignalBlock:
+    head = SignalBlock._head
+    kind, t0, rate, count = head.unpack_from(data)
+    if len(data) != head.size + 4 * count:
+        raise struct.error("value count does not match the payload length")
+    if rate == 0:
+        raise ValueError("a signal rate of 0 Hz")
+    values = struct.unpack_from(f"<{count}i", data, head.size)
+    return SignalBlock(SignalKind(kind), t0, rate, values)
+
+
 def _ack(data: bytes) -> Ack:
     ref, stage = _exact(Ack._layout, data)
     return Ack(ref, AckStage(stage))
@@ -212,6 +255,7 @@ _DECODERS: dict[FrameType, Callable[[bytes], Payload]] = {
     FrameType.KEY_PRESS: _key_press,
     FrameType.HEARTBEAT: _heartbeat,
     FrameType.SAMPLES: _samples,
+    FrameType.SIGNAL: _signal,
     FrameType.ACK: _ack,
     FrameType.INDICATE: _indicate,
 }

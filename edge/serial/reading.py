@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.devices.capabilities import Keys, Samples
+from edge.devices.capabilities import Keys, Samples, Signal
 from edge.devices.kinds import DeviceKind
 from edge.errors import FrameError
 from edge.events import (
@@ -18,6 +18,7 @@ from edge.events import (
     Key,
     KeyPressed,
     SamplesReceived,
+    SignalReceived,
 )
 from edge.serial.framing import Frame
 from edge.serial.payloads import (
@@ -27,11 +28,15 @@ from edge.serial.payloads import (
     KeyPress,
     SampleBatch,
     SensorKind,
+    SignalBlock,
+    SignalKind,
     decode,
 )
 
 _KEYS = {KeyKind.EMERGENCY: Key.EMERGENCY, KeyKind.SERVICE: Key.SERVICE, KeyKind.FAMILY: Key.FAMILY}
 _SIGNALS = {SensorKind.ACCELEROMETER: "acceleration"}
+_ONE_CHANNEL = {SignalKind.BED_PRESSURE: "bed_pressure"}
+MICRO = 1e-6
 
 
 def frame_events(kind: DeviceKind, device: DeviceRef, frame: Frame, now: float) -> list[EdgeEvent]:
@@ -64,6 +69,14 @@ def frame_events(kind: DeviceKind, device: DeviceRef, frame: Frame, now: float) 
         if not isinstance(samples, Samples) or _SIGNALS.get(payload.sensor) != samples.signal:
             raise FrameError("unexpected_sensor", f"{kind.name} has no {payload.sensor.name}")
         return [_samples(device, payload, now)]
+    if isinstance(payload, SignalBlock):
+        wanted = kind.capability(Signal)
+        name = _ONE_CHANNEL[payload.signal]
+        if not isinstance(wanted, Signal) or wanted.signal != name:
+            raise FrameError("unexpected_sensor", f"{kind.name} has no {name} signal")
+        values = tuple(v * MICRO for v in payload.values)
+        t0_s = payload.t0_ms / 1000
+        return [SignalReceived(device, now, name, t0_s, float(payload.rate_hz), values)]
     raise FrameError("unexpected_frame", f"{type(payload).__name__} is host-to-device")
 
 

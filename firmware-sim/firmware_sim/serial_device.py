@@ -27,6 +27,8 @@ from edge.serial.payloads import (
     Payload,
     SampleBatch,
     SensorKind,
+    SignalBlock,
+    SignalKind,
     decode,
     to_frame,
 )
@@ -211,3 +213,24 @@ class Pendant(CallButton):
             )
             self.send(batch, self.next_seq())
             self.uptime_ms += round(len(chunk) * 1000 / rate_hz)
+
+
+class BedSensor(CallButton):
+    """An under-mattress bed sensor on a serial line: heartbeats like any serial device, and
+    the raw pressure/BCG signal in SIGNAL frames (micro-units, on the device's uptime clock).
+
+    It has no keys; ``stream`` sends a recording (e.g. :func:`firmware_sim.bed_signal.synthesize`)
+    as fast as the line takes it, the gateway's estimator taking time from the samples.
+    """
+
+    uptime_ms = 1_000_000
+
+    def stream(self, pressure: Sequence[float], rate_hz: int) -> None:
+        per_frame = SignalBlock.MAX_VALUES
+        values = [round(v * 1_000_000) for v in pressure]
+        for i in range(0, len(values), per_frame):
+            chunk = tuple(values[i : i + per_frame])
+            t0_ms = self.uptime_ms + round(i * 1000 / rate_hz)
+            block = SignalBlock(SignalKind.BED_PRESSURE, t0_ms, rate_hz, chunk)
+            self.send(block, self.next_seq())
+        self.uptime_ms += round(len(values) * 1000 / rate_hz)

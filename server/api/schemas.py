@@ -43,15 +43,23 @@ class AlarmPublic(BaseModel):
 
 
 class AlarmDetail(AlarmPublic):
-    """One alarm with everything the console shows about it (a fall's acceleration trace)."""
+    """One alarm with everything the console shows about it: a fall's acceleration trace,
+    what a home detector or device saw (``detail``: since when nothing moved, the breathing
+    pause, the room)."""
 
     trace: dict[str, Any] | None = None
+    detail: dict[str, Any] = {}
 
     @classmethod
     def of(cls, alarm: Alarm) -> AlarmDetail:
         body = alarm.message.get("body", {})
         return cls.model_validate(
-            {**_columns(alarm), "origin": body.get("origin", {}), "trace": body.get("trace")}
+            {
+                **_columns(alarm),
+                "origin": body.get("origin", {}),
+                "trace": body.get("trace"),
+                "detail": body.get("detail") or {},
+            }
         )
 
 

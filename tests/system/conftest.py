@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from firmware_sim.ports import PtyPort
-from firmware_sim.serial_device import CallButton, Pendant
+from firmware_sim.serial_device import BedSensor, CallButton, Pendant
 from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
 
 from onebox.broker import HOME_ACL, Broker
@@ -26,7 +26,11 @@ from onebox.stack import Accounts, GatewayProcess, ServerProcess
 from protocol.mqtt import BrokerEndpoint
 
 # The registered kind (``python -m edge.devices``) each simulated serial device is.
-SERIAL_KIND: dict[type[CallButton], str] = {CallButton: "call_button", Pendant: "fall_pendant"}
+SERIAL_KIND: dict[type[CallButton], str] = {
+    CallButton: "call_button",
+    Pendant: "fall_pendant",
+    BedSensor: "bed_sensor",
+}
 
 OPERATOR_PASSWORD = secrets.token_urlsafe(12)
 _gateway_numbers = itertools.count(1)

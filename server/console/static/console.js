@@ -7,7 +7,7 @@ const KIND_LABEL = {
   family_call: "Call family", fall: "Fall", inactivity: "Inactivity",
   device_silent: "Device silent", gateway_offline: "Gateway offline", low_battery: "Low battery",
   night_bed_exit: "Out of bed at night", wandering: "Wandering", missed_checkin: "Missed check-in",
-  smoke: "Smoke alarm", gas: "Gas alarm", water_leak: "Water leak",
+  smoke: "Smoke alarm", gas: "Gas alarm", water_leak: "Water leak", vital_signs: "Vital signs",
 };
 
 const alarms = new Map();

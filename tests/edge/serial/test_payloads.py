@@ -101,7 +101,8 @@ def test_sample_batch_needs_one_dt_per_sample() -> None:
     ("frame", "reason"),
     [
         (Frame(0x00, 0, b""), "unknown_type"),
-        (Frame(0x13, 0, b"\x01\x00\x00\x00\x00"), "unknown_type"),
+        (Frame(0x14, 0, b"\x01\x00\x00\x00\x00"), "unknown_type"),
+        (Frame(0x13, 0, b"\x01\x00\x00\x00\x00"), "bad_length"),
         (Frame(0xFF, 0, b""), "unknown_type"),
         (Frame(FrameType.KEY_PRESS, 0, b""), "bad_length"),
         (Frame(FrameType.KEY_PRESS, 0, b"\x01\x00\x00\x00"), "bad_length"),
