@@ -23,6 +23,8 @@ from edge.serial.payloads import (
     Payload,
     SampleBatch,
     SensorKind,
+    SignalBlock,
+    SignalKind,
     to_frame,
 )
 from protocol import (
@@ -69,6 +71,11 @@ SERIAL_PAYLOADS: tuple[Payload, ...] = (
     Heartbeat(5, mains_powered=True, battery_low=True, uptime_s=0xFFFFFFFF),
     Heartbeat(100, mains_powered=False, battery_low=False, uptime_s=86_400),
     *(_sample_batch(n) for n in (0, 1, 50, SampleBatch.MAX_SAMPLES)),
+    *(
+        SignalBlock(SignalKind.BED_PRESSURE, 1_000_000, rate, (1_000_000, -(2**31), 2**31 - 1)[:n])
+        for rate, n in ((100, 3), (1, 0), (0xFFFF, 1))
+    ),
+    SignalBlock(SignalKind.BED_PRESSURE, 0, 100, (1_000_000,) * SignalBlock.MAX_VALUES),
     *(Ack(seq, stage) for stage in AckStage for seq in (0, 0xFFFF)),
     Indicate(Pattern.PROMPT, Pattern.PROMPT, 30),
     Indicate(Pattern.OFF, Pattern.OFF, 0),
