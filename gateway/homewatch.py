@@ -25,7 +25,16 @@ from gateway.detect.home import HomeMonitor
 from gateway.detect.home_events import HomeAlarm, SensorEvent, SensorKind
 from gateway.detect.inactivity import InactivityDetector
 from gateway.outbox import Outbox
-from protocol import AlarmBody, AlarmKind, AlarmMessage, Channel, Origin, encode
+from protocol import (
+    AlarmBody,
+    AlarmKind,
+    AlarmMessage,
+    Channel,
+    EventBody,
+    EventMessage,
+    Origin,
+    encode,
+)
 from protocol.messages import DEFAULT_PRIORITY
 
 log = logging.getLogger(__name__)
@@ -157,6 +166,20 @@ class HomeWatch:
             log.info("inactivity pre-warning: prompting the resident")
         return raised
 
+    def _record_late_checkin(self, alarm: HomeAlarm) -> None:
+        now = self._clock()
+        event = EventMessage(
+            gateway_id=self.gateway_id,
+            gateway_time=datetime.fromtimestamp(now, UTC),
+            body=EventBody(kind="checkin_late", detail=dict(alarm.detail)),
+        )
+        try:
+            self.outbox.add(event.id, Channel.EVENT.value, encode(event), now)
+        except OutboxError:
+            log.critical("could not store the late check-in %s", alarm.detail)
+            return
+        log.info("late check-in recorded: %s", alarm.detail)
+
     def _raise(self, alarms: list[HomeAlarm]) -> list[str]:
         raised = []
         for alarm in alarms:
@@ -167,7 +190,9 @@ class HomeWatch:
                 )
                 continue
             if alarm.type == "checkin_late":
-                log.info("late check-in: %s", alarm.detail)
+                # She is all right after all: the operator handling the missed check-in
+                # must hear it, so it travels like any event the centre answers.
+                self._record_late_checkin(alarm)
                 continue
             if alarm.type == "missed_checkin":
                 self._checkin_reminded = False

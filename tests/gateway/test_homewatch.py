@@ -124,6 +124,18 @@ def test_missed_checkin_is_reminded_then_alarmed(checkin_rig: Any) -> None:
     assert [m.body.kind for m in sent(gateway, clock)] == ["missed_checkin"]
 
 
+def test_a_late_checkin_after_the_alarm_tells_the_centre_she_is_all_right(
+    checkin_rig: Any,
+) -> None:
+    gateway, _, clock = checkin_rig
+    run_until(gateway, clock, at("2026-11-23 10:16:00"))
+    gateway.handle(KeyPressed(BUTTON, Key.EMERGENCY, clock.now, clock.now, frame_seq=9))
+    run_until(gateway, clock, at("2026-11-23 10:20:00"))
+    kinds = [(m.type, m.body.kind) for m in sent(gateway, clock)]
+    assert ("alarm", "missed_checkin") in kinds
+    assert ("event", "checkin_late") in kinds  # through the outbox: answered by the centre
+
+
 def test_press_after_the_reminder_is_the_checkin_not_an_emergency(checkin_rig: Any) -> None:
     gateway, link, clock = checkin_rig
     run_until(gateway, clock, at("2026-11-23 09:40:00"))
