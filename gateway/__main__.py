@@ -14,6 +14,7 @@ from edge.events import EdgeEvent
 from edge.serial.link import SerialLink
 from edge.zigbee2mqtt.bridge import Zigbee2MqttBridge
 from gateway import GatewayError
+from gateway.backlog import TelemetryBacklog
 from gateway.config import GatewaySettings
 from gateway.detect.checkin import CheckinConfig
 from gateway.homeassistant import HomeAssistantPublisher
@@ -47,6 +48,11 @@ def main() -> int:
         )
     try:
         outbox = Outbox(settings.data_dir / "outbox.sqlite3", observer=homeassistant)
+        backlog = None
+        if settings.telemetry_quota_bytes:
+            backlog = TelemetryBacklog(
+                settings.data_dir / "telemetry-backlog.sqlite3", settings.telemetry_quota_bytes
+            )
     except GatewayError as err:
         print(f"gateway: {err}", file=sys.stderr)
         return 1
@@ -72,6 +78,7 @@ def main() -> int:
         feed,
         heartbeat_interval_s=settings.heartbeat_interval_s,
         resend_interval_s=settings.resend_interval_s,
+        backlog=backlog,
     )
     gateway.uplink = uplink
     if homeassistant is not None:
@@ -121,6 +128,8 @@ def main() -> int:
     if homeassistant is not None:
         homeassistant.stop()
     outbox.close()
+    if backlog is not None:
+        backlog.close()
     return 0
 
 

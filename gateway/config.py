@@ -93,6 +93,10 @@ class GatewaySettings(BaseSettings):
     fall_cancel_window_s: float = Field(default=30.0, ge=0, le=300)
     # Social-alarm practice: resend an unanswered alarm after 5-20 s.
     resend_interval_s: float = Field(default=10.0, ge=0.5, le=60)
+    # Telemetry and device events kept on disk while the centre cannot be reached
+    # (gateway/backlog.py); beyond this the oldest are dropped. Alarms never count here.
+    # 0: none kept, dropped while disconnected.
+    telemetry_quota_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
 
     @field_validator("id")
     @classmethod

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import paho.mqtt.client as mqtt
 
 from gateway import OutboxError
+from gateway.backlog import TelemetryBacklog
 from gateway.outbox import Outbox
 from protocol import (
     Channel,
@@ -33,6 +34,10 @@ from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, sto
 
 log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our commands while we are away
+# Backlogged telemetry handed to paho but not yet acknowledged by the broker, at most: an
+# alarm raised while the backlog drains waits behind this many messages, never the backlog.
+BACKLOG_WINDOW = 20
+BACKLOG_POLL_S = 0.05  # while draining: how soon to look for room in the window again
 
 
 class Uplink:
@@ -48,6 +53,7 @@ class Uplink:
         heartbeat_interval_s: int,
         resend_interval_s: float,
         clock: Callable[[], float] = time.time,
+        backlog: TelemetryBacklog | None = None,
     ) -> None:
         self.gateway_id = endpoint.username
         self.topics = GatewayTopics(self.gateway_id)
@@ -69,6 +75,9 @@ class Uplink:
         self._client.on_publish = self._on_publish
         self.refused_publishes = 0
         self.thinned = 0
+        self._backlog = backlog
+        # Backlogged messages handed to paho, until their PUBACK; only the sender touches it.
+        self._draining: list[mqtt.MQTTMessageInfo] = []
         self._client.will_set(
             self.topics.of(Channel.STATUS), encode(self._status("offline")), qos=1, retain=True
         )
@@ -98,11 +107,19 @@ class Uplink:
     def publish_now(self, channel: Channel, payload: bytes) -> bool:
         """Fire-and-forget QoS 1 publish for what may be thinned (telemetry, device events).
 
-        Dropped while disconnected: paho would queue it and, on reconnect, send that backlog
-        ahead of the alarms waiting in the outbox. Alarms never wait behind telemetry.
+        While disconnected it goes to the on-disk backlog (within its quota, oldest thinned
+        first), or is dropped without one; never to paho, which would queue it and, on
+        reconnect, send that backlog ahead of the alarms waiting in the outbox.
         """
         if not self.connected.is_set():
-            self.thinned += 1
+            if self._backlog is None:
+                self.thinned += 1
+                return False
+            try:
+                self._backlog.keep(channel.value, payload)
+            except OutboxError:
+                self.thinned += 1
+                log.exception("telemetry backlog unusable; telemetry dropped")
             return False
         return self._publish(channel, payload)
 
@@ -167,9 +184,11 @@ class Uplink:
             try:
                 if self.connected.is_set():
                     self._send_due()
+                    if self._drain_backlog():
+                        timeout = BACKLOG_POLL_S
                 next_due = self._outbox.next_due_at()
                 if next_due is not None:
-                    timeout = max(0.0, min(1.0, next_due - self._clock()))
+                    timeout = max(0.0, min(timeout, next_due - self._clock()))
             except OutboxError:
                 # Disk full, I/O error: say so and keep trying; the alarms are still on disk.
                 log.critical("outbox unreadable; alarms are waiting", exc_info=True)
@@ -184,6 +203,20 @@ class Uplink:
                 log.info("alarm %s sent again (attempt %d)", item.id, item.attempts + 1)
             jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreading retries, not crypto
             self._outbox.attempted(item.id, now + self._resend_s * jitter)
+
+    def _drain_backlog(self) -> bool:
+        """After the alarms: hand backlogged telemetry to paho, a window at a time (paho
+        resends what is in flight after a reconnect). True while some is left to drain."""
+        if self._backlog is None or not self._backlog.depth:
+            return False
+        self._draining = [info for info in self._draining if not info.is_published()]
+        for kept in self._backlog.oldest(BACKLOG_WINDOW - len(self._draining)):
+            info = self._client.publish(self.topics.of(Channel(kept.channel)), kept.payload, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                return False  # disconnected again: it stays in the backlog
+            self._draining.append(info)
+            self._backlog.sent(kept)
+        return bool(self._backlog.depth)
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(self._heartbeat_s):
