@@ -66,6 +66,7 @@ def main() -> int:
         rooms=settings.z2m_rooms,
         local_time=zone_time(settings.tz) if settings.tz else local_seconds,
         checkin=CheckinConfig(due=settings.checkin_due) if settings.checkin_due else None,
+        home_state=settings.data_dir / "home-detectors.pickle",
     )
     feed: Callable[[EdgeEvent | DownlinkMessage], None] = gateway.submit
     if homeassistant is not None:

@@ -16,10 +16,11 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.events import KeyPressed, SensorChanged
-from gateway import OutboxError
+from gateway import OutboxError, homestate
 from gateway.detect.checkin import CheckinConfig, CheckinPressed, DailyCheckin
 from gateway.detect.home import HomeMonitor
 from gateway.detect.home_events import HomeAlarm, SensorEvent, SensorKind
@@ -38,6 +39,7 @@ from protocol import (
 from protocol.messages import DEFAULT_PRIORITY
 
 log = logging.getLogger(__name__)
+SAVE_EVERY_S = 300.0
 ALARM_OF = {
     "inactivity": AlarmKind.INACTIVITY,
     "night_bed_exit": AlarmKind.NIGHT_BED_EXIT,
@@ -75,11 +77,15 @@ class HomeWatch:
         prompt: Callable[[bool, int], None],
         local: Callable[[float], float] = local_seconds,
         checkin: CheckinConfig | None = None,
+        state_path: Path | None = None,
     ) -> None:
         self.gateway_id = gateway_id
         self.home_id = home_id
         self.outbox = outbox
-        self.monitor = HomeMonitor()
+        self._state_path = state_path
+        restored = homestate.load(state_path) if state_path is not None else None
+        self.monitor = restored or HomeMonitor()
+        self._saved_at = clock()
         self._rooms = rooms
         self._clock = clock
         self._prompt = prompt
@@ -91,7 +97,8 @@ class HomeWatch:
         # deadline must still raise the missed check-in.
         today = self._local(clock()) // 86_400 * 86_400
         self.checkin = DailyCheckin(checkin, start=today) if checkin is not None else None
-        self._booted = False
+        # Restored detectors still know the silence that was going on; fresh ones need one.
+        self._booted = restored is not None
         self._checkin_reminded = False  # a check-in reminder is buzzing
 
     @property
@@ -140,8 +147,20 @@ class HomeWatch:
             and detector.prewarn_at == self._prompted_for
         )
 
+    def save(self) -> None:
+        """Keep what the detectors know (see :mod:`gateway.homestate`)."""
+        if self._state_path is None:
+            return
+        try:
+            homestate.save(self.monitor, self._state_path)
+        except OSError:
+            log.exception("could not save the home detectors' state")
+        self._saved_at = self._clock()
+
     def tick(self) -> list[str]:
         """Advance the detectors to now; buzz a pre-warning that has fallen due."""
+        if self._clock() - self._saved_at >= SAVE_EVERY_S:
+            self.save()
         now = self._local(self._clock())
         if not self._booted:
             # What the detectors knew is gone with the restart. Start a silence now, so that a

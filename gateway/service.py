@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import cast
 
 from edge.events import (
@@ -107,6 +108,7 @@ class Gateway:
         rooms: dict[str, str] | None = None,
         local_time: Callable[[float], float] = local_seconds,
         checkin: CheckinConfig | None = None,
+        home_state: Path | None = None,
     ) -> None:
         self.falls = FallFlow(
             gateway_id,
@@ -130,6 +132,7 @@ class Gateway:
             prompt=lambda on, window: self._prompt(None, on, window),
             local=local_time,
             checkin=checkin,
+            state_path=home_state,
         )
         self.gateway_id = gateway_id
         self.home_id = home_id
@@ -154,6 +157,7 @@ class Gateway:
     def stop(self) -> None:
         self._work.put((_STOP_LANE, next(self._arrivals), None))
         self._thread.join(timeout=10)
+        self.home.save()
 
     def _run(self) -> None:
         next_prune = 0.0
