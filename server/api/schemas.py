@@ -35,6 +35,9 @@ class AlarmPublic(BaseModel):
     responder_id: int | None
     escalation_state: str | None
     next_step_at: datetime | None
+    # Grows with every change of the alarm: a client keeps the copy with the higher version
+    # (an event that raced a list read never undoes a newer state).
+    version: int
 
     @classmethod
     def of(cls, alarm: Alarm) -> AlarmPublic:
