@@ -6,7 +6,6 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +14,7 @@ from edge.devices import REGISTRY
 from edge.events import DeviceRef, Transport
 from gateway.ha_entities import validate_prefix
 from protocol.errors import TopicError
+from protocol.home_config import known_zone
 from protocol.messages import DEVICE_ID_PATTERN
 from protocol.mqtt import BrokerEndpoint
 from protocol.topics import validate_gateway_id
@@ -114,12 +114,7 @@ class GatewaySettings(BaseSettings):
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as err:
-                raise ValueError(f"unknown time zone {value!r}") from err
-        return value
+        return known_zone(value)
 
     @field_validator("serial_devices", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ Exception tree::
 
 from protocol.codec import decode_downlink, decode_uplink, encode
 from protocol.errors import MessageRejected, ProtocolError, RejectReason, TopicError
+from protocol.home_config import HomeConfigBody
 from protocol.messages import (
     SCHEMA_VERSION,
     AlarmBody,
@@ -22,6 +23,7 @@ from protocol.messages import (
     DownlinkMessage,
     EventBody,
     EventMessage,
+    HomeConfigMessage,
     Origin,
     ReceiptBody,
     ReceiptMessage,
@@ -48,6 +50,8 @@ __all__ = [
     "EventBody",
     "EventMessage",
     "GatewayTopics",
+    "HomeConfigBody",
+    "HomeConfigMessage",
     "MessageRejected",
     "Origin",
     "ProtocolError",

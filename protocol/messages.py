@@ -17,22 +17,22 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
 
+from protocol.fields import DEVICE_ID_PATTERN as DEVICE_ID_PATTERN
+from protocol.fields import DeviceId as DeviceId
+from protocol.fields import ShortText as ShortText
+from protocol.fields import StrictModel as _Strict
+from protocol.home_config import HomeConfigBody
 from protocol.topics import GATEWAY_ID_PATTERN, Channel
 
 SCHEMA_VERSION: Literal[1] = 1
 
 MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 GatewayId = Annotated[str, StringConstraints(pattern=GATEWAY_ID_PATTERN)]
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
-DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 
 def _has_utc_equivalent(value: datetime) -> datetime:
@@ -53,11 +53,6 @@ Scalar = float | int | bool | str
 def new_message_id() -> str:
     """A fresh random message id (UUID4 as 32 hex digits): unique without coordination."""
     return uuid.uuid4().hex
-
-
-class _Strict(BaseModel):
-    # NaN and infinities are not measurements; InfluxDB would refuse them anyway.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class AlarmKind(StrEnum):
@@ -227,7 +222,16 @@ class CommandMessage(_Envelope):
     body: CommandBody
 
 
+class HomeConfigMessage(_Envelope):
+    """The home's whole configuration from the centre (retained); see protocol.home_config."""
+
+    type: Literal["config"] = "config"
+    body: HomeConfigBody
+
+
 UplinkMessage = Annotated[
     AlarmMessage | EventMessage | TelemetryMessage | StatusMessage, Field(discriminator="type")
 ]
-DownlinkMessage = Annotated[ReceiptMessage | CommandMessage, Field(discriminator="type")]
+DownlinkMessage = Annotated[
+    ReceiptMessage | CommandMessage | HomeConfigMessage, Field(discriminator="type")
+]

@@ -29,10 +29,12 @@ class Channel(StrEnum):
     STATUS = "status"
     RECEIPT = "receipt"
     COMMAND = "command"
+    CONFIG = "config"  # the home's configuration, retained
 
     @property
     def direction(self) -> Direction:
-        return Direction.DOWN if self in (Channel.RECEIPT, Channel.COMMAND) else Direction.UP
+        down = (Channel.RECEIPT, Channel.COMMAND, Channel.CONFIG)
+        return Direction.DOWN if self in down else Direction.UP
 
 
 # Broker accounts that are not gateways. The ACL's ``%u`` patterns apply to every account, so a

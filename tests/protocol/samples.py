@@ -16,6 +16,8 @@ from protocol import (
     CommandMessage,
     EventBody,
     EventMessage,
+    HomeConfigBody,
+    HomeConfigMessage,
     Origin,
     ReceiptBody,
     ReceiptMessage,
@@ -25,6 +27,7 @@ from protocol import (
     TelemetryMessage,
     TopicName,
 )
+from protocol.home_config import ConfiguredDevice, DetectorSettings, ResidentProfile
 
 GATEWAY_ID = "gw-7"
 GATEWAY_TIME = datetime(2024, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
@@ -75,7 +78,28 @@ def sample_messages(gateway_id: str = GATEWAY_ID) -> dict[Channel, BaseModel]:
             **envelope,
             body=CommandBody(kind=CommandKind.ALARM_HANDLED, alarm_id=ALARM_ID, operator="ann"),
         ),
+        Channel.CONFIG: HomeConfigMessage(**envelope, body=sample_home_config()),
     }
+
+
+def sample_home_config(revision: int = 3) -> HomeConfigBody:
+    return HomeConfigBody(
+        revision=revision,
+        home_id="home-42",
+        devices={
+            "btn-1": ConfiguredDevice(
+                kind="call_button", transport="serial", port="socket://10.0.0.9:7001"
+            ),
+            "sos:hall": ConfiguredDevice(kind="sos_button", transport="zigbee2mqtt", room="hall"),
+            "bed-1": ConfiguredDevice(
+                kind="bed_sensor", transport="zigbee2mqtt", room="bedroom", heartbeat_s=600.5
+            ),
+        },
+        rooms=["hall", "bedroom"],
+        resident=ResidentProfile(dementia=True, checkin_due="09:30", timezone="Asia/Shanghai"),
+        detectors=DetectorSettings(fall_cancel_window_s=20, night_bed_exit_s=900),
+        heartbeat_interval_s=60,
+    )
 
 
 def topic_of(channel: Channel, gateway_id: str = GATEWAY_ID) -> str:

@@ -34,7 +34,7 @@ from protocol.topics import GATEWAY_ID_PATTERN
 from tests.protocol.samples import GATEWAY_ID, GATEWAY_TIME, sample_messages, topic_of
 
 UPLINK = [Channel.ALARM, Channel.EVENT, Channel.TELEMETRY, Channel.STATUS]
-DOWNLINK = [Channel.RECEIPT, Channel.COMMAND]
+DOWNLINK = [Channel.RECEIPT, Channel.COMMAND, Channel.CONFIG]
 ALARM_TOPIC = topic_of(Channel.ALARM)
 
 

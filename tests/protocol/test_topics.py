@@ -21,6 +21,7 @@ gateway_ids = st.from_regex(GATEWAY_ID_PATTERN, fullmatch=True)
         (Channel.STATUS, Direction.UP),
         (Channel.RECEIPT, Direction.DOWN),
         (Channel.COMMAND, Direction.DOWN),
+        (Channel.CONFIG, Direction.DOWN),
     ],
 )
 def test_topic_layout_per_channel(channel: Channel, direction: Direction) -> None:
