@@ -1,0 +1,98 @@
+// The parts of an alarm's detail: who the resident is, where, what the devices saw, how the
+// home's equipment is, and everything done so far. Pure rendering from fetched records.
+
+import { accelerationPlot } from "./charts.js";
+import { el } from "./dom.js";
+import { dateTime, label, t, time } from "./i18n.js";
+
+function section(key, ...children) {
+  return el("section", { class: "card", dataset: { card: key } }, el("h3", {}, t(`detail.${key}`)), ...children);
+}
+
+function facts(rows) {
+  return el("dl", { class: "facts" }, rows.filter(([, v]) => v !== null && v !== undefined && v !== "")
+    .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+export function residentCard(resident, missing) {
+  if (!resident) return section("resident", el("p", { class: "muted" }, t(missing ? "detail.no_resident" : "common.loading")));
+  const groups = (resident.priority_groups || []).map((g) => el("span", { class: "tag" }, label("group", g)));
+  const contacts = el("ol", { class: "contacts" }, (resident.contacts || []).map((c) =>
+    el("li", {}, el("strong", {}, c.name), c.relation ? ` (${c.relation}) ` : " ",
+      el("a", { href: `tel:${c.phone}` }, c.phone))));
+  return section("resident",
+    el("p", { class: "resident-name" }, resident.name),
+    facts([
+      [t("resident.groups"), groups.length ? el("span", {}, groups) : t("common.none")],
+      [t("resident.level"), resident.assessment_level === null ? t("common.unknown") : t("resident.level_n", { n: resident.assessment_level })],
+      [t("resident.conditions"), (resident.conditions || []).join(", ") || t("common.none")],
+    ]),
+    el("h4", {}, t("resident.contacts")),
+    (resident.contacts || []).length ? contacts : el("p", { class: "muted" }, t("common.none")));
+}
+
+export function homeCard(home, missing, mapNode) {
+  if (!home) return section("home", el("p", { class: "muted" }, t(missing ? "detail.no_home" : "common.loading")));
+  return section("home",
+    facts([
+      [t("home.address"), home.address],
+      [t("home.position"), `${home.latitude.toFixed(5)}, ${home.longitude.toFixed(5)}`],
+      [t("home.area"), label("area", home.area)],
+    ]),
+    mapNode);
+}
+
+export function evidenceCard(alarm) {
+  const parts = [];
+  if (alarm.trace && alarm.trace.t_s && alarm.trace.t_s.length) {
+    const plot = el("div", { class: "plot", id: "trace-plot" });
+    parts.push(el("h4", {}, t("evidence.trace")), plot);
+    // uPlot measures its container: draw once the card is in the page.
+    requestAnimationFrame(() => accelerationPlot(plot, alarm.trace));
+  }
+  const detail = Object.entries(alarm.detail || {});
+  if (detail.length) parts.push(facts(detail.map(([k, v]) => [label("detail_key", k), String(v)])));
+  const origin = alarm.origin || {};
+  parts.push(facts([
+    [t("evidence.device"), alarm.device_id ?? t("common.none")],
+    [t("evidence.device_kind"), origin.device_kind ? label("device_kind", origin.device_kind) : null],
+    [t("evidence.transport"), origin.transport ? label("transport", origin.transport) : null],
+    [t("evidence.device_time"), dateTime(alarm.device_time)],
+    [t("evidence.received"), dateTime(alarm.received_at)],
+  ]));
+  if (!parts.length) parts.push(el("p", { class: "muted" }, t("evidence.none")));
+  return section("evidence", ...parts);
+}
+
+export function healthCard(alarm, gateway, events) {
+  const mine = events.filter((e) => e.gateway_id === alarm.gateway_id).slice(0, 8);
+  return section("health",
+    facts([
+      [t("health.gateway"), alarm.gateway_id],
+      [t("health.gateway_state"), gateway ? label("gateway_state", gateway.state) : t("common.unknown")],
+      [t("health.last_seen"), gateway ? dateTime(gateway.last_seen_at) : null],
+    ]),
+    el("h4", {}, t("health.recent_events")),
+    mine.length
+      ? el("ul", { class: "events" }, mine.map((e) => el("li", {}, `${time(e.gateway_time)} · ${e.device_id ?? alarm.gateway_id} · ${label("event", e.kind)}`)))
+      : el("p", { class: "muted" }, t("common.none")));
+}
+
+export function historyCard(history, responderName) {
+  return section("history", history.length
+    ? el("ol", { class: "history" }, history.map((h) => el("li", { dataset: { action: h.action } },
+      el("span", { class: "when" }, time(h.at)), " ",
+      el("strong", {}, label("history", h.action)), " · ",
+      el("span", {}, actorName(h.actor)),
+      h.responder_id ? ` → ${responderName(h.responder_id)}` : "",
+      h.detail?.outcome ? ` · ${label("outcome", h.detail.outcome)}` : "",
+      h.note ? el("q", {}, h.note) : "")))
+    : el("p", { class: "muted" }, t("common.none")));
+}
+
+// "gateway:gw-1" and "engine" are the system's own actors; users appear by name.
+function actorName(actor) {
+  if (actor.startsWith("gateway:")) return t("actor.gateway", { id: actor.slice(8) });
+  if (actor === "engine") return t("actor.engine");
+  return actor;
+}

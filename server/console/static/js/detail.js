@@ -1,0 +1,179 @@
+// One alarm, everything one glance away: the resident, the home on a map, the evidence, the
+// equipment's health, the history; and the dispatch desk: suggested responders with their
+// estimated arrival, the one sent and how far they are, notes, resolve with an outcome.
+
+import { api } from "./api.js";
+import { evidenceCard, healthCard, historyCard, homeCard, residentCard } from "./cards.js";
+import { $, el, elapsed } from "./dom.js";
+import { label, t, time } from "./i18n.js";
+import { drawMap } from "./map.js";
+
+const OUTCOMES = ["real_emergency", "false_alarm", "test", "cancelled"];
+const ESCALATING = new Set(["pending", "active"]);
+
+export class DetailView {
+  // ``desk``: { acknowledge(alarm), dispatch(alarm, responderId|null), report(error) }
+  constructor(desk, records) {
+    this.desk = desk;
+    this.records = records;  // shared: responders and homes, kept fresh by the app
+    this.data = null;
+  }
+
+  get alarmId() { return this.data?.alarm.id ?? null; }
+
+  async open(alarmId) {
+    this.data = { alarm: null, resident: null, home: null, suggestions: [], history: [],
+      gateway: null, events: [], missingResident: false, missingHome: false };
+    $("detail").hidden = false;
+    await this.refresh(alarmId, { full: true });
+  }
+
+  close() {
+    this.data = null;
+    $("detail").hidden = true;
+    $("detail-body").replaceChildren();
+  }
+
+  // Re-read what may have changed; the resident's record (an audited read) once per opening.
+  async refresh(alarmId = this.alarmId, { full = false } = {}) {
+    if (!alarmId || !this.data) return;
+    const data = this.data;
+    const alarm = await api(`/api/alarms/${alarmId}`);
+    if (this.data !== data) return;
+    data.alarm = alarm;
+    const reads = [
+      api(`/api/alarms/${alarmId}/history`).then((h) => { data.history = h; }),
+      alarm.state === "resolved" ? Promise.resolve(data.suggestions = [])
+        : api(`/api/alarms/${alarmId}/suggestions`).then((s) => { data.suggestions = s; }),
+      api("/api/gateways").then((g) => { data.gateway = g.find((x) => x.id === alarm.gateway_id) ?? null; }),
+      api("/api/device-events?limit=200").then((e) => { data.events = e; }),
+    ];
+    if (full) {
+      reads.push(alarm.resident_id
+        ? api(`/api/residents/${alarm.resident_id}`).then((r) => { data.resident = r; })
+        : Promise.resolve(data.missingResident = true));
+      reads.push(api(`/api/homes/${encodeURIComponent(alarm.home_id)}`)
+        .then((h) => { data.home = h; }, () => { data.missingHome = true; }));
+    }
+    await Promise.allSettled(reads);
+    if (this.data === data) this.render();
+  }
+
+  render() {
+    if (!this.data?.alarm) return;
+    const { alarm } = this.data;
+    $("detail-title").textContent = `${label("kind", alarm.kind)} · ${alarm.home_id}`;
+    $("detail").dataset.alarmId = alarm.id;
+    $("detail").dataset.state = alarm.state;
+    const mapNode = el("div", { class: "mini-map" });
+    if (this.data.home) {
+      drawMap(mapNode, { homes: [this.data.home], responders: this.records.responders,
+        alarmed: new Set([alarm.home_id]), focus: alarm.home_id, width: 420, height: 240 });
+    }
+    $("detail-body").replaceChildren(
+      this.summary(alarm),
+      this.dispatchDesk(alarm),
+      residentCard(this.data.resident, this.data.missingResident),
+      homeCard(this.data.home, this.data.missingHome, mapNode),
+      evidenceCard(alarm),
+      healthCard(alarm, this.data.gateway, this.data.events),
+      historyCard(this.data.history, (id) => this.responderName(id)),
+    );
+  }
+
+  responderName(id) {
+    return this.records.responders.find((r) => r.id === id)?.name ?? `#${id}`;
+  }
+
+  summary(alarm) {
+    const buttons = [];
+    if (alarm.status === "open") {
+      buttons.push(el("button", { type: "button", id: "detail-ack", on: { click: () => this.desk.acknowledge(alarm) } }, t("action.acknowledge")));
+    }
+    if (ESCALATING.has(alarm.escalation_state)) {
+      buttons.push(el("button", { type: "button", on: { click: () => this.act(`/api/alarms/${alarm.id}/escalation/cancel`, {}) } }, t("action.cancel_escalation")));
+    }
+    return el("section", { class: "card summary" },
+      el("p", { class: "big-state", id: "detail-state", dataset: { state: alarm.state } }, label("state", alarm.state)),
+      el("dl", { class: "facts" },
+        el("dt", {}, t("detail.priority")), el("dd", {}, String(alarm.priority)),
+        el("dt", {}, t("detail.waiting")), el("dd", { class: "timer", dataset: { since: alarm.received_at, until: alarm.resolved_at ?? "" } }, elapsed(alarm.received_at)),
+        el("dt", {}, t("detail.received")), el("dd", {}, time(alarm.received_at)),
+        alarm.acknowledged_by ? [el("dt", {}, t("detail.acknowledged")), el("dd", {}, `${alarm.acknowledged_by} · ${time(alarm.acknowledged_at)}`)] : null,
+        alarm.escalation_state ? [el("dt", {}, t("detail.escalation")), el("dd", {}, label("escalation", alarm.escalation_state))] : null,
+        alarm.outcome ? [el("dt", {}, t("detail.outcome")), el("dd", {}, label("outcome", alarm.outcome))] : null),
+      el("div", { class: "buttons" }, buttons));
+  }
+
+  dispatchDesk(alarm) {
+    const parts = [];
+    if (alarm.responder_id) {
+      const responder = this.records.responders.find((r) => r.id === alarm.responder_id);
+      parts.push(el("p", { id: "assigned", class: "assigned", dataset: { state: alarm.state } },
+        t("dispatch.assigned", { name: this.responderName(alarm.responder_id) }), " · ",
+        el("strong", {}, label("state", alarm.state)),
+        responder ? ` · ${label("responder_status", responder.status)}` : ""));
+    }
+    if (alarm.state !== "resolved") {
+      parts.push(this.suggestionTable(alarm), this.noteForm(alarm), this.resolveForm(alarm));
+    }
+    return el("section", { class: "card", dataset: { card: "dispatch" } }, el("h3", {}, t("detail.dispatch")), ...parts);
+  }
+
+  suggestionTable(alarm) {
+    const rows = this.data.suggestions.map((s, i) => el("tr", { dataset: { responderId: String(s.responder_id) } },
+      el("td", {}, String(i + 1)),
+      el("td", {}, s.name),
+      el("td", {}, label("responder_kind", s.kind)),
+      el("td", {}, s.distance_m === null ? "–" : t("unit.km", { n: (s.distance_m / 1000).toFixed(1) })),
+      el("td", { class: "eta" }, s.eta_s === null ? "–" : t("unit.min", { n: Math.ceil(s.eta_s / 60) })),
+      el("td", {}, s.within_radius ? t("dispatch.within") : t("dispatch.outside")),
+      el("td", {}, el("button", { type: "button", class: "send", on: { click: () => this.desk.dispatch(alarm, s.responder_id) } }, t("action.dispatch")))));
+    if (!rows.length) return el("p", { class: "muted" }, t("dispatch.no_suggestions"));
+    return el("table", { class: "suggestions" },
+      el("thead", {}, el("tr", {}, ["#", "dispatch.name", "dispatch.kind", "dispatch.distance", "dispatch.eta", "dispatch.radius", ""]
+        .map((k) => el("th", {}, k && k !== "#" ? t(k) : k)))),
+      el("tbody", {}, rows));
+  }
+
+  noteForm(alarm) {
+    const note = el("textarea", { id: "note-text", rows: 2, "aria-label": t("notes.label"), placeholder: t("notes.placeholder") });
+    const form = el("form", { class: "note-form" }, note,
+      el("button", { type: "submit" }, t("action.add_note")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!note.value.trim()) return;
+      await this.act(`/api/alarms/${alarm.id}/notes`, { note: note.value.trim() });
+    });
+    return form;
+  }
+
+  resolveForm(alarm) {
+    const outcome = el("select", { id: "outcome", "aria-label": t("resolve.outcome") },
+      OUTCOMES.map((o) => el("option", { value: o }, label("outcome", o))));
+    const note = el("input", { id: "resolve-note", "aria-label": t("resolve.note"), placeholder: t("resolve.note") });
+    const form = el("form", { class: "resolve-form" }, el("span", {}, t("resolve.outcome")), outcome, note,
+      el("button", { type: "submit", id: "resolve" }, t("action.resolve")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { outcome: outcome.value };
+      if (note.value.trim()) body.note = note.value.trim();
+      await this.act(`/api/alarms/${alarm.id}/resolve`, body);
+    });
+    return form;
+  }
+
+  async act(path, body) {
+    try {
+      await api(path, { method: "POST", body });
+      await this.refresh();
+    } catch (err) {
+      this.desk.report(err);
+    }
+  }
+
+  tick() {
+    const cell = document.querySelector("#detail .timer");
+    if (cell) cell.textContent = elapsed(cell.dataset.since, cell.dataset.until ? Date.parse(cell.dataset.until) : Date.now());
+  }
+}
