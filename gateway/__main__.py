@@ -14,13 +14,14 @@ from edge.events import EdgeEvent
 from edge.serial.link import SerialLink
 from edge.zigbee2mqtt.bridge import Zigbee2MqttBridge
 from gateway import GatewayError
+from gateway import home_setup as setup
 from gateway.backlog import TelemetryBacklog
 from gateway.config import GatewaySettings
-from gateway.detect.checkin import CheckinConfig
 from gateway.homeassistant import HomeAssistantPublisher
-from gateway.homewatch import local_seconds, zone_time
 from gateway.metrics import GatewayMetrics
 from gateway.outbox import Outbox
+from gateway.provisioned import CONFIG_FILE, ConfigStore, effective
+from gateway.reconfigure import Reconfigurer
 from gateway.service import Gateway
 from gateway.uplink import Uplink
 from protocol import DownlinkMessage
@@ -34,7 +35,13 @@ def main() -> int:
     except ValidationError as err:
         print(f"gateway: invalid configuration:\n{err}", file=sys.stderr)
         return 2
-    devices = settings.devices()
+    store = ConfigStore(settings.data_dir / CONFIG_FILE)
+    try:
+        home = effective(settings, store)
+    except ValidationError as err:
+        print(f"gateway: invalid configuration:\n{err}", file=sys.stderr)
+        return 2
+    devices = setup.device_refs(home)
     homeassistant = None
     if settings.ha_discovery:
         homeassistant = HomeAssistantPublisher(
@@ -43,7 +50,7 @@ def main() -> int:
             devices=devices,
             prefix=settings.ha_prefix,
             z2m_base_topic=settings.z2m_base_topic if settings.z2m_enabled else None,
-            rooms=settings.z2m_rooms,
+            rooms=setup.rooms(home),
             client_id=f"gateway-{settings.id}-ha",
         )
     try:
@@ -60,13 +67,19 @@ def main() -> int:
         settings.id,
         settings.home_id,
         outbox,
-        fall_cancel_window_s=settings.fall_cancel_window_s,
-        devices=settings.devices(),
-        supervised_s=settings.heartbeat_intervals(),
-        rooms=settings.z2m_rooms,
-        local_time=zone_time(settings.tz) if settings.tz else local_seconds,
-        checkin=CheckinConfig(due=settings.checkin_due) if settings.checkin_due else None,
+        fall_cancel_window_s=home.detectors.fall_cancel_window_s,
+        devices=devices,
+        supervised_s=setup.supervision_intervals(home),
+        rooms=setup.rooms(home),
+        local_time=setup.local_time(home),
+        checkin=setup.checkin(home),
         home_state=settings.data_dir / "home-detectors.pickle",
+    )
+    gateway.home.reconfigure(
+        rooms=gateway.rooms,
+        local=setup.local_time(home),
+        checkin=setup.checkin(home),
+        night=setup.night(home),
     )
     feed: Callable[[EdgeEvent | DownlinkMessage], None] = gateway.submit
     if homeassistant is not None:
@@ -77,25 +90,36 @@ def main() -> int:
         settings.home_id,
         outbox,
         feed,
-        heartbeat_interval_s=settings.heartbeat_interval_s,
+        heartbeat_interval_s=home.heartbeat_interval_s,
         resend_interval_s=settings.resend_interval_s,
         backlog=backlog,
     )
     gateway.uplink = uplink
     if homeassistant is not None:
         homeassistant.centre_connected = uplink.connected.is_set
-    for device_id, serial_device in settings.serial_devices.items():
-        link = SerialLink(devices[device_id], serial_device.port, feed)
-        gateway.serial_links[device_id] = link
+    for device_id, port in setup.serial_ports(home).items():
+        gateway.serial_links[device_id] = SerialLink(devices[device_id], port, feed)
     bridge = None
     if settings.z2m_enabled:
         bridge = Zigbee2MqttBridge(
             settings.zigbee2mqtt,
-            {name: devices[name] for name in settings.z2m_devices},
+            setup.zigbee_devices(home),
             gateway.submit,
             client_id=f"gateway-{settings.id}-z2m",
             base_topic=settings.z2m_base_topic,
         )
+    reconfigurer = Reconfigurer(
+        gateway,
+        store,
+        home,
+        open_link=lambda device, port: SerialLink(device, port, feed),
+        bridge=bridge,
+        uplink=uplink,
+        # Home Assistant's discovery lists the devices and rooms it was started with.
+        restart_for=dict.fromkeys(("devices", "rooms"), "home_assistant") if homeassistant else {},
+    )
+    gateway.on_config = reconfigurer.offer
+    uplink.on_rejected = reconfigurer.refuse_payload
 
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -25,6 +25,7 @@ from gateway.detect.checkin import CheckinConfig, CheckinPressed, DailyCheckin
 from gateway.detect.home import HomeMonitor
 from gateway.detect.home_events import HomeAlarm, SensorEvent, SensorKind
 from gateway.detect.inactivity import InactivityDetector
+from gateway.detect.night import NightBedExitDetector, NightConfig, WanderingDetector
 from gateway.outbox import Outbox
 from protocol import (
     AlarmBody,
@@ -100,6 +101,29 @@ class HomeWatch:
         # Restored detectors still know the silence that was going on; fresh ones need one.
         self._booted = restored is not None
         self._checkin_reminded = False  # a check-in reminder is buzzing
+
+    def reconfigure(
+        self,
+        *,
+        rooms: dict[str, str],
+        local: Callable[[float], float],
+        checkin: CheckinConfig | None,
+        night: NightConfig,
+    ) -> None:
+        """The centre changed the home: new rooms, clock, check-in and night profile from now
+        on. What the detectors have learned stays; a changed check-in starts afresh today."""
+        self._rooms = dict(rooms)
+        self._local = local
+        for detector in self.monitor.detectors:
+            if isinstance(detector, NightBedExitDetector | WanderingDetector):
+                detector.config = night
+        current = self.checkin.config if self.checkin is not None else None
+        if checkin != current:
+            if self._checkin_reminded:
+                self._prompt(False, 0)
+            self._checkin_reminded = False
+            today = self._local(self._clock()) // 86_400 * 86_400
+            self.checkin = DailyCheckin(checkin, start=today) if checkin is not None else None
 
     @property
     def _inactivity(self) -> InactivityDetector | None:

@@ -50,6 +50,7 @@ from protocol import (
     DownlinkMessage,
     EventBody,
     EventMessage,
+    HomeConfigMessage,
     Origin,
     ReceiptMessage,
     TelemetryBody,
@@ -145,6 +146,8 @@ class Gateway:
         self._thread = threading.Thread(target=self._run, name="gateway")
         self.alarms_raised = 0
         self.metrics: GatewayMetrics | None = None
+        # A configuration from the centre goes here, on this thread (gateway/reconfigure.py).
+        self.on_config: Callable[[HomeConfigMessage], None] | None = None
 
     # Producers (driver threads, the MQTT thread) call these; they never block.
     def submit(self, item: EdgeEvent | DownlinkMessage) -> None:
@@ -255,6 +258,8 @@ class Gateway:
             self._on_receipt(item)
         elif isinstance(item, CommandMessage):
             self._on_command(item)
+        elif isinstance(item, HomeConfigMessage) and self.on_config is not None:
+            self.on_config(item)
         elif isinstance(item, BatteryReported):
             self._send_telemetry(item)
             self._raise_if(self.watch.on_battery(item))
@@ -359,6 +364,7 @@ class Gateway:
                     frame_seq=press.frame_seq,
                 ),
                 battery_percent=press.battery_percent,
+                detail=self._room_of(device.device_id),
             ),
         )
         self.outbox.add(

@@ -38,6 +38,15 @@ class DeviceSupervisor:
         # Told (device id, new state, when) on every change; must return at once.
         self.on_change: Callable[[str, DeviceState, float], None] | None = None
 
+    def supervise(self, intervals_s: dict[str, float], now: float) -> None:
+        """Supervise exactly these devices from now on (the centre changed the home): a new
+        one counts from ``now``, a gone one is forgotten, a kept one keeps its state."""
+        for device_id in self.devices.keys() - intervals_s.keys():
+            del self.devices[device_id]
+        for device_id, interval in intervals_s.items():
+            device = self.devices.setdefault(device_id, Supervised(interval, now))
+            device.interval_s = interval
+
     def _set(self, device_id: str, device: Supervised, state: DeviceState, now: float) -> None:
         changed = device.state is not state
         device.state = state

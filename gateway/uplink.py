@@ -68,6 +68,8 @@ class Uplink:
         self._stop = threading.Event()
         self.connected = threading.Event()
         self.rejected_downlink = 0
+        # Told of every refused downlink (topic, payload, why): a bad configuration is answered.
+        self.on_rejected: Callable[[str, bytes, MessageRejected], None] | None = None
         self._client = new_client(f"gateway-{self.gateway_id}", endpoint)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -99,6 +101,15 @@ class Uplink:
         if self.connected.is_set():
             self._publish(Channel.STATUS, encode(self._status("offline")), retain=True)
         stop(self._client)
+
+    @property
+    def heartbeat_interval_s(self) -> int:
+        return self._heartbeat_s
+
+    @heartbeat_interval_s.setter
+    def heartbeat_interval_s(self, value: int) -> None:
+        """A new pace from the centre: the next status announces it (after the current wait)."""
+        self._heartbeat_s = value
 
     def wake(self) -> None:
         """Something new is in the outbox: send it now rather than at the next tick."""
@@ -171,6 +182,8 @@ class Uplink:
         except MessageRejected as err:
             self.rejected_downlink += 1
             log.warning("rejected downlink on %s: %s", msg.topic, err)
+            if self.on_rejected is not None:
+                self.on_rejected(msg.topic, bytes(msg.payload), err)
             return
         if message.gateway_id != self.gateway_id:
             self.rejected_downlink += 1

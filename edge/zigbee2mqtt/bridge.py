@@ -54,14 +54,12 @@ class Zigbee2MqttBridge:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        unknown = {ref.device_kind for ref in devices.values()} - CONVERTERS.keys()
         self.discovered: dict[str, DeviceKind | None] = {}
         self._gates: dict[str, FloodGate] = {}
         self._monotonic = monotonic  # the flood gates' clock
-        if unknown:
-            raise ValueError(f"no Zigbee2MQTT converter for device kinds {sorted(unknown)}")
+        self._devices: dict[str, DeviceRef] = {}
+        self.set_devices(devices)
         self._endpoint = endpoint
-        self._devices = dict(devices)
         self._sink = sink
         self._base = base_topic
         self._clock = clock
@@ -69,6 +67,14 @@ class Zigbee2MqttBridge:
         self._client = new_client(client_id, endpoint)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
+
+    def set_devices(self, devices: Mapping[str, DeviceRef]) -> None:
+        """Listen for exactly these devices from now on. The MQTT thread reads the table, so
+        it is replaced whole, never edited in place."""
+        unknown = {ref.device_kind for ref in devices.values()} - CONVERTERS.keys()
+        if unknown:
+            raise ValueError(f"no Zigbee2MQTT converter for device kinds {sorted(unknown)}")
+        self._devices = dict(devices)
 
     def _discover(self, listing: Any) -> dict[str, DeviceKind | None]:
         """Check the configuration against ``bridge/devices`` (Zigbee2MQTT's retained list of
