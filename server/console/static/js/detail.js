@@ -22,6 +22,7 @@ export class DetailView {
   get alarmId() { return this.data?.alarm.id ?? null; }
 
   async open(alarmId) {
+    this.draft = "";
     this.data = { alarm: null, resident: null, home: null, suggestions: [], history: [],
       gateway: null, events: [], missingResident: false, missingHome: false };
     $("detail").hidden = false;
@@ -72,10 +73,10 @@ export class DetailView {
     }
     $("detail-body").replaceChildren(
       this.summary(alarm),
+      evidenceCard(alarm),
       this.dispatchDesk(alarm),
       residentCard(this.data.resident, this.data.missingResident),
       homeCard(this.data.home, this.data.missingHome, mapNode),
-      evidenceCard(alarm),
       healthCard(alarm, this.data.gateway, this.data.events),
       historyCard(this.data.history, (id) => this.responderName(id)),
     );
@@ -137,12 +138,16 @@ export class DetailView {
   }
 
   noteForm(alarm) {
+    // A live event re-renders the desk: what the operator was typing stays.
     const note = el("textarea", { id: "note-text", rows: 2, "aria-label": t("notes.label"), placeholder: t("notes.placeholder") });
+    note.value = this.draft ?? "";
+    note.addEventListener("input", () => { this.draft = note.value; });
     const form = el("form", { class: "note-form" }, note,
       el("button", { type: "submit" }, t("action.add_note")));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (!note.value.trim()) return;
+      this.draft = "";
       await this.act(`/api/alarms/${alarm.id}/notes`, { note: note.value.trim() });
     });
     return form;

@@ -49,6 +49,8 @@ const queue = new QueueView(store, {
 const live = new LiveQueue(store, {
   onChange: (changed, fresh, type) => {
     queue.render(fresh);
+    // How many times the lists were read again: tests and support see each resync.
+    if (type === "reload") $("alarms").dataset.syncs = String(Number($("alarms").dataset.syncs ?? 0) + 1);
     if (fresh.size) newAlarmCue();
     if (detail.alarmId && changed.has(detail.alarmId)) detail.refresh().catch(report);
     if (type !== "alarm.raised" && type !== "alarm.note") loadRecords().then(renderTab).catch(report);

@@ -59,6 +59,7 @@ export class QueueView {
 
   stateText(alarm) {
     const state = label("state", alarm.state);
+    if (alarm.state === "acknowledged") return t("queue.taken_by", { who: alarm.acknowledged_by });
     if (alarm.acknowledged_by && alarm.state !== "resolved") {
       return `${state} · ${t("queue.acknowledged_by", { who: alarm.acknowledged_by })}`;
     }
