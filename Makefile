@@ -88,3 +88,10 @@ bench-edge: deps-demo $(STAMP)
 .PHONY: bench-fleet
 bench-fleet: deps-test $(STAMP)
 	$(PY) -m bench.fleet
+
+# A randomized, seeded fault campaign on real components (bench/chaos.py): a fleet of homes,
+# mosquitto, two servers on PostgreSQL and a real gateway, 100+ faults, 10,000+ alarms; last
+# line `chaos: alarms=K delivered=D lost=L duplicates=U faults=F max_delay_s=M`. Not in `make test`.
+.PHONY: chaos
+chaos: deps-test $(STAMP)
+	$(PY) -m bench.chaos
