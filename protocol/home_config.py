@@ -98,9 +98,14 @@ class HomeConfigBody(StrictModel):
 
     @model_validator(mode="after")
     def _rooms_declared(self) -> HomeConfigBody:
-        if len(set(self.rooms)) != len(self.rooms):
-            raise ValueError("rooms are named once each")
-        unknown = sorted({d.room for d in self.devices.values() if d.room} - set(self.rooms))
-        if unknown:
-            raise ValueError(f"devices in rooms not listed in rooms: {unknown}")
+        check_rooms(self.devices, self.rooms)
         return self
+
+
+def check_rooms(devices: dict[str, ConfiguredDevice], rooms: list[str]) -> None:
+    """Each room named once, and every device's room among them; else ValueError."""
+    if len(set(rooms)) != len(rooms):
+        raise ValueError("rooms are named once each")
+    unknown = sorted({d.room for d in devices.values() if d.room} - set(rooms))
+    if unknown:
+        raise ValueError(f"devices in rooms not listed in rooms: {unknown}")

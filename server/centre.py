@@ -26,6 +26,8 @@ from server.live_relay import PostgresLiveRelay, announce_change
 from server.metrics import CentreMetrics
 from server.notify.setup import NotifyChannels
 from server.periodic import PeriodicJob
+from server.provisioning.accounts import BrokerAccounts, accounts_from_settings
+from server.provisioning.publisher import ConfigPublisher
 from server.supervision import GatewayWatch
 from server.telemetry import TelemetryStore
 from server.telemetry.batching import BatchingWriter
@@ -33,6 +35,7 @@ from server.telemetry.from_settings import open_store, open_writer
 
 log = logging.getLogger(__name__)
 INITIAL_LOGIN_FILE = "initial-operator.txt"
+CONFIG_CATCH_UP_S = 5.0  # a home configuration not yet at the broker is published again
 
 
 class Centre:
@@ -64,6 +67,14 @@ class Centre:
         )
         self.desk = DispatchDesk(self.dispatch)
         self.ticker = PeriodicJob("escalation", settings.dispatch_tick_s, self.dispatch.tick)
+        self.accounts: BrokerAccounts | None = accounts_from_settings(
+            settings.mosquitto_password_file,
+            settings.mosquitto_pid_file,
+            settings.mosquitto_reload_command,
+            settings.mosquitto_passwd_tool,
+        )
+        self.configs = ConfigPublisher(self.sessions, self.broker)
+        self.config_push = PeriodicJob("config-push", CONFIG_CATCH_UP_S, self.configs.catch_up)
         self.metrics.watch(self)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -78,6 +89,7 @@ class Centre:
         self.notify.start()
         if self.broker is not None:
             self.broker.start()
+            self.config_push.start()
 
     def announce(self, session: Session, kind: str, alarm: Alarm) -> Callable[[], None]:
         """Announce a change to ``alarm`` on the live stream of every server process.
@@ -90,6 +102,7 @@ class Centre:
         return (lambda: self.hub.publish(event)) if event is not None else (lambda: None)
 
     def stop(self) -> None:
+        self.config_push.stop()
         if self.broker is not None:
             self.broker.stop()
         if self.relay is not None:

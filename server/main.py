@@ -19,6 +19,7 @@ from server.api.routes import (
     audit,
     auth,
     dispatch,
+    gateway_setup,
     homes,
     organisations,
     reports,
@@ -71,6 +72,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         audit,
         users,
         reports,
+        gateway_setup,
     ):
         api.include_router(module.router)
     app.add_exception_handler(NotFound, _status_of(status.HTTP_404_NOT_FOUND))

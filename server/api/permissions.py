@@ -36,6 +36,7 @@ class Permission(StrEnum):
     WATCH_CENTRE = "watch_centre"  # live stream, gateways, device events, telemetry charts
     READ_AUDIT = "read_audit"
     MANAGE_USERS = "manage_users"
+    PROVISION_GATEWAYS = "provision_gateways"  # broker credentials and home configurations
 
 
 _OPERATOR = frozenset(
@@ -51,7 +52,13 @@ _OPERATOR = frozenset(
         Permission.WATCH_CENTRE,
     }
 )
-_SUPERVISOR = _OPERATOR | {Permission.MANAGE_CARE_RECORDS, Permission.READ_AUDIT}
+_SUPERVISOR = _OPERATOR | {
+    Permission.MANAGE_CARE_RECORDS,
+    Permission.READ_AUDIT,
+    Permission.PROVISION_GATEWAYS,
+}
+# Sets up homes' gateways: finds the home, registers the gateway, configures its devices.
+_INSTALLER = frozenset({Permission.READ_CARE_RECORDS, Permission.PROVISION_GATEWAYS})
 _RESPONDER = frozenset(
     {
         Permission.READ_ALARMS,
@@ -67,6 +74,7 @@ GRANTS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission),
     "responder": _RESPONDER,
     "family": _FAMILY,
+    "installer": _INSTALLER,
 }
 assert set(GRANTS) == set(ROLES), "every role has one row in GRANTS"
 
@@ -101,3 +109,4 @@ HandleServiceOrders = Annotated[Operator, _requires(Permission.HANDLE_SERVICE_OR
 WatchCentre = Annotated[Operator, _requires(Permission.WATCH_CENTRE)]
 ReadAudit = Annotated[Operator, _requires(Permission.READ_AUDIT)]
 ManageUsers = Annotated[Operator, _requires(Permission.MANAGE_USERS)]
+ProvisionGateways = Annotated[Operator, _requires(Permission.PROVISION_GATEWAYS)]

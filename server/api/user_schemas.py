@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["operator", "supervisor", "admin", "responder", "family"]
+Role = Literal["operator", "supervisor", "admin", "responder", "family", "installer"]
 Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
 # Long enough to resist guessing at the login's rate limit; capped so hashing stays cheap.
 Password = Annotated[str, Field(min_length=10, max_length=256)]

@@ -69,6 +69,14 @@ class ServerSettings(BaseSettings):
     mqtt_tls_insecure: bool = False
     # How often the dispatch engine looks for escalation steps that are due.
     dispatch_tick_s: float = Field(default=2.0, gt=0, le=60)
+    # Gateways' broker accounts (POST /api/gateways): mosquitto's password_file, changed with
+    # mosquitto_passwd, and how mosquitto is told to reload it: SIGHUP to the pid in its
+    # pid_file, or a command (e.g. "docker compose kill -s HUP mosquitto"). Unset: the centre
+    # issues no credentials (accounts are made by hand, deploy/mosquitto/README.md).
+    mosquitto_password_file: Path | None = None
+    mosquitto_pid_file: Path | None = None
+    mosquitto_reload_command: str | None = None
+    mosquitto_passwd_tool: str = "mosquitto_passwd"  # noqa: S105 - a program, not a secret
     # Where responders reach this server: the accept link in every notification.
     public_url: str = "http://127.0.0.1:8000"
 
@@ -82,6 +90,12 @@ class ServerSettings(BaseSettings):
             raise ConfigurationError("SERVER_TLS_CERTFILE and SERVER_TLS_KEYFILE go together")
         if (self.mqtt_certfile is None) != (self.mqtt_keyfile is None):
             raise ConfigurationError("SERVER_MQTT_CERTFILE and SERVER_MQTT_KEYFILE go together")
+        reloads = (self.mosquitto_pid_file, self.mosquitto_reload_command)
+        if self.mosquitto_password_file is not None and reloads == (None, None):
+            raise ConfigurationError(
+                "SERVER_MOSQUITTO_PASSWORD_FILE needs SERVER_MOSQUITTO_PID_FILE"
+                " or SERVER_MOSQUITTO_RELOAD_COMMAND (mosquitto reads it only on SIGHUP)"
+            )
         token = self.admin_token.get_secret_value() if self.admin_token else None
         if token is not None and len(token) < 24:
             raise ConfigurationError("SERVER_ADMIN_TOKEN must be at least 24 characters")

@@ -26,7 +26,7 @@ from server.crud.records import fetch, flush
 from server.db.care_models import Resident, Responder
 from server.db.models import ApiSession, User
 
-ROLES = ("operator", "supervisor", "admin", "responder", "family")
+ROLES = ("operator", "supervisor", "admin", "responder", "family", "installer")
 LINKS = {"responder": "responder_id", "family": "resident_id"}
 SETTINGS_ORIGIN = "settings"
 # The settings token never expires by itself; it is replaced when the setting changes.

@@ -94,6 +94,16 @@ class BrokerLink:
         info = self._client.publish(topic, payload, qos=1)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
+    def publish_retained(self, topic: str, payload: bytes, timeout_s: float) -> bool:
+        """QoS 1, retained (a home configuration), and True only once the broker has
+        acknowledged it: the caller records it as delivered to the broker."""
+        info = self._client.publish(topic, payload, qos=1, retain=True)
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError):  # not connected, or paho's queue is full
+            return False
+        return info.is_published()
+
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             log.error("broker refused the server's connection: %s", reason)
