@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from firmware_sim.serial_device import Pendant
+from firmware_sim.bed_signal import synthesize
+from firmware_sim.serial_device import BedSensor, Pendant
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from edge.serial.payloads import AckStage, KeyKind
@@ -208,6 +209,24 @@ def test_fall_plot_and_every_screen_in_chinese(
     page.locator("[data-tab='map']").click()
     expect(page.locator("#map svg .scale-bar text")).to_have_text(re.compile(r"\d+ k?m"))
     screenshot(page, "09-map-en")
+
+
+def test_vital_signs_alarm_shows_the_breathing_trend(
+    console_page: Page, centre: Centre, serial_home: Callable[..., tuple[SerialHome, BedSensor]]
+) -> None:
+    home, bed = serial_home(BedSensor, "bed")
+    seed_care(centre.console, home.gateway_id)
+    _, pressure, _ = synthesize(240, seed=7, apnoea_spans=[(120, 40)])
+    bed.stream(pressure.tolist(), 100)
+    row = console_page.locator(f"#alarms tr:has(td:text-is('{home.device_id}'))")
+    expect(row).to_have_count(1, timeout=40_000)
+    expect(row).to_contain_text("Vital signs")
+    row.locator("td.kind").click()
+    evidence = console_page.locator("[data-card='evidence']")
+    expect(evidence).to_contain_text("Breathing pause")
+    # The telemetry store writes in batches: the open detail re-reads the trend until it shows.
+    expect(evidence.locator("#trend-plot .uplot")).to_be_visible(timeout=40_000)
+    screenshot(console_page, "11-vital-signs-trend")
 
 
 def test_console_resynchronises_after_a_server_restart(

@@ -12,6 +12,8 @@ from typing import get_args
 import pytest
 
 from edge.devices import REGISTRY
+from gateway.detect.inactivity import SilenceContext
+from gateway.detect.vitals import AlarmKind as VitalsAlarmKind
 from protocol import AlarmKind
 from server.api.care_schemas import PriorityGroup, ResponderKind, ResponderStatus
 from server.api.dispatch_schemas import Outcome, Service, ServiceOrderState
@@ -66,6 +68,8 @@ def test_every_word_of_the_vocabularies_has_a_label(lang: str) -> None:
         "order_state": set(get_args(ServiceOrderState)),
         "role": set(get_args(Role)),
         "device_kind": {kind.name for kind in REGISTRY},
+        "detail_condition": set(get_args(VitalsAlarmKind)),
+        "detail_context": {c.value for c in SilenceContext},
     }
     catalogue = load(lang)
     missing = [

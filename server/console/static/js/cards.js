@@ -1,9 +1,12 @@
 // The parts of an alarm's detail: who the resident is, where, what the devices saw, how the
 // home's equipment is, and everything done so far. Pure rendering from fetched records.
 
-import { accelerationPlot } from "./charts.js";
+import { accelerationPlot, trendChart } from "./charts.js";
 import { el } from "./dom.js";
-import { dateTime, label, t, time } from "./i18n.js";
+import { dateTime, label, language, t, time } from "./i18n.js";
+
+export const TREND_BEFORE_S = 2 * 3600;  // vital signs: two hours before the alarm
+export const TREND_AFTER_S = 600;  // and ten minutes after it
 
 function section(key, ...children) {
   return el("section", { class: "card", dataset: { card: key } }, el("h3", {}, t(`detail.${key}`)), ...children);
@@ -42,8 +45,15 @@ export function homeCard(home, missing, mapNode) {
     mapNode);
 }
 
-export function evidenceCard(alarm) {
+// ``trend``: the vital-signs telemetry around the alarm, [{label, points}], or null.
+export function evidenceCard(alarm, trend = null) {
   const parts = [];
+  if (trend && trend.some((line) => line.points.length)) {
+    const chart = el("div", { class: "plot", id: "trend-plot" });
+    parts.push(el("h4", {}, t("evidence.trend")), chart);
+    const at = Date.parse(alarm.received_at) / 1000;
+    requestAnimationFrame(() => trendChart(chart, trend, language(), [at - TREND_BEFORE_S, at + TREND_AFTER_S]));
+  }
   if (alarm.trace && alarm.trace.t_s && alarm.trace.t_s.length) {
     const plot = el("div", { class: "plot", id: "trace-plot" });
     parts.push(el("h4", {}, t("evidence.trace")), plot);
@@ -51,7 +61,9 @@ export function evidenceCard(alarm) {
     requestAnimationFrame(() => accelerationPlot(plot, alarm.trace));
   }
   const detail = Object.entries(alarm.detail || {});
-  if (detail.length) parts.push(facts(detail.map(([k, v]) => [label("detail_key", k), String(v)])));
+  // Values of known vocabularies are words to translate; the rest (times, numbers) stay as sent.
+  const value = (k, v) => (k === "condition" || k === "context" ? label(`detail_${k}`, v) : String(v));
+  if (detail.length) parts.push(facts(detail.map(([k, v]) => [label("detail_key", k), value(k, v)])));
   const origin = alarm.origin || {};
   parts.push(facts([
     [t("evidence.device"), alarm.device_id ?? t("common.none")],

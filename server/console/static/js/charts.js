@@ -58,3 +58,27 @@ export function barChart(container, entries, seriesLabel) {
   }, [xs, entries.map(([, value]) => value)], container);
   return plot;
 }
+
+// Lines over time: ``lines`` [{label, points: [{time, mean}]}], times read as local clock times.
+// ``window`` [start, end] in epoch seconds: the axis spans it even with one reading so far.
+export function trendChart(container, lines, lang, window) {
+  const times = [...new Set(lines.flatMap((l) => l.points.map((p) => Date.parse(p.time) / 1000)))].sort((a, b) => a - b);
+  const at = new Map(times.map((x, i) => [x, i]));
+  const data = [times, ...lines.map((l) => {
+    const column = new Array(times.length).fill(null);
+    for (const p of l.points) column[at.get(Date.parse(p.time) / 1000)] = p.mean;
+    return column;
+  })];
+  const clock = (s) => new Date(s * 1000).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", hour12: false });
+  return new uPlot({
+    width: width(container),
+    height: 200,
+    series: [
+      { label: t("evidence.clock"), value: (_u, v) => (v === null ? "--" : clock(v)) },
+      ...lines.map((l, k) => ({ label: l.label, stroke: AXIS_COLOURS[k % AXIS_COLOURS.length], width: 2, points: { show: true, size: 6 } })),
+    ],
+    scales: { x: { time: true, range: () => window } },
+    axes: [{ values: (_u, ticks) => ticks.map(clock) }, {}],
+    legend: { live: false },
+  }, data, container);
+}

@@ -3,16 +3,17 @@
 // estimated arrival, the one sent and how far they are, notes, resolve with an outcome.
 
 import { api } from "./api.js";
-import { evidenceCard, healthCard, historyCard, homeCard, residentCard } from "./cards.js";
+import { TREND_AFTER_S, TREND_BEFORE_S, evidenceCard, healthCard, historyCard, homeCard, residentCard } from "./cards.js";
 import { $, el, elapsed } from "./dom.js";
 import { label, t, time } from "./i18n.js";
 import { drawMap } from "./map.js";
 
 const OUTCOMES = ["real_emergency", "false_alarm", "test", "cancelled"];
 const ESCALATING = new Set(["pending", "active"]);
+const TREND_EVERY_MS = 10_000;  // telemetry arrives about once a minute, written in batches
 
 export class DetailView {
-  // ``desk``: { acknowledge(alarm), dispatch(alarm, responderId|null), report(error) }
+  // ``desk``: { acknowledge(alarm), dispatch(alarm, responderId|null), report(error), loadRecords() }
   constructor(desk, records) {
     this.desk = desk;
     this.records = records;  // shared: responders and homes, kept fresh by the app
@@ -23,13 +24,15 @@ export class DetailView {
 
   async open(alarmId) {
     this.draft = "";
+    clearInterval(this.trendTimer);
     this.data = { alarm: null, resident: null, home: null, suggestions: [], history: [],
-      gateway: null, events: [], missingResident: false, missingHome: false };
+      gateway: null, events: [], trend: null, missingResident: false, missingHome: false };
     $("detail").hidden = false;
     await this.refresh(alarmId, { full: true });
   }
 
   close() {
+    clearInterval(this.trendTimer);
     this.data = null;
     $("detail").hidden = true;
     $("detail-body").replaceChildren();
@@ -49,7 +52,13 @@ export class DetailView {
       api("/api/gateways").then((g) => { data.gateway = g.find((x) => x.id === alarm.gateway_id) ?? null; }),
       api("/api/device-events?limit=200").then((e) => { data.events = e; }),
     ];
+    if (full && alarm.kind === "vital_signs") {
+      reads.push(this.vitals(alarm).then((v) => { data.trend = v; }));
+      clearInterval(this.trendTimer);
+      this.trendTimer = setInterval(() => this.refreshTrend(data), TREND_EVERY_MS);
+    }
     if (full) {
+      reads.push(this.desk.loadRecords());  // responders for the map and the desk, fresh
       reads.push(alarm.resident_id
         ? api(`/api/residents/${alarm.resident_id}`).then((r) => { data.resident = r; })
         : Promise.resolve(data.missingResident = true));
@@ -58,6 +67,33 @@ export class DetailView {
     }
     await Promise.allSettled(reads);
     if (this.data === data) this.render();
+  }
+
+  // Only the evidence card is redrawn, so nothing the operator is doing elsewhere is lost.
+  async refreshTrend(data) {
+    if (this.data !== data) return;
+    const trend = await this.vitals(data.alarm);
+    if (this.data !== data) return;
+    data.trend = trend;
+    const card = document.querySelector("#detail [data-card='evidence']");
+    if (card) card.replaceWith(evidenceCard(data.alarm, trend));
+  }
+
+  // Heart and breathing rates from two hours before the alarm to ten minutes after it.
+  async vitals(alarm) {
+    const at = Date.parse(alarm.received_at);
+    const query = new URLSearchParams({
+      gateway_id: alarm.gateway_id, measurement: "vitals",
+      start: new Date(at - TREND_BEFORE_S * 1000).toISOString(), end: new Date(at + TREND_AFTER_S * 1000).toISOString(),
+    });
+    if (alarm.device_id) query.set("device_id", alarm.device_id);
+    const lines = [];
+    for (const [field, key] of [["resp_bpm", "evidence.resp_bpm"], ["heart_bpm", "evidence.heart_bpm"]]) {
+      query.set("field", field);
+      const series = await api(`/api/telemetry/series?${query}`).catch(() => ({ points: [] }));
+      lines.push({ label: t(key), points: series.points });
+    }
+    return lines;
   }
 
   render() {
@@ -73,7 +109,7 @@ export class DetailView {
     }
     $("detail-body").replaceChildren(
       this.summary(alarm),
-      evidenceCard(alarm),
+      evidenceCard(alarm, this.data.trend),
       this.dispatchDesk(alarm),
       residentCard(this.data.resident, this.data.missingResident),
       homeCard(this.data.home, this.data.missingHome, mapNode),

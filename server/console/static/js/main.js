@@ -40,7 +40,7 @@ async function dispatch(alarm, responderId = null) {
   } catch (err) { report(err); }
 }
 
-const detail = new DetailView({ acknowledge, dispatch, report }, records);
+const detail = new DetailView({ acknowledge, dispatch, report, loadRecords: () => loadRecords() }, records);
 const queue = new QueueView(store, {
   acknowledge,
   dispatchTop: (alarm) => dispatch(alarm, null),
