@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
+import json
 from pathlib import Path
 
 from protocol import AlarmKind
 from protocol.messages import DEFAULT_PRIORITY
 
-CONSOLE_JS = Path(__file__).resolve().parents[2] / "server" / "console" / "static" / "console.js"
+CATALOGUES = Path(__file__).resolve().parents[2] / "server" / "console" / "static" / "i18n"
 
 
 def test_every_kind_has_a_priority() -> None:
@@ -17,7 +17,9 @@ def test_every_kind_has_a_priority() -> None:
 
 
 def test_every_kind_has_a_console_label() -> None:
-    table = re.search(r"const KIND_LABEL = \{(.*?)\};", CONSOLE_JS.read_text(), re.S)
-    assert table is not None
-    labelled = set(re.findall(r"(\w+):\s*\"", table.group(1)))
-    assert labelled == {kind.value for kind in AlarmKind}
+    """In every language of the console (its message catalogues), and no label for a kind
+    that does not exist."""
+    for catalogue in sorted(CATALOGUES.glob("*.json")):
+        keys = json.loads(catalogue.read_text("utf-8"))
+        labelled = {key.removeprefix("kind.") for key in keys if key.startswith("kind.")}
+        assert labelled == {kind.value for kind in AlarmKind}, catalogue.name
