@@ -205,7 +205,10 @@ def _inject(target: Target, args: argparse.Namespace) -> None:
         target.hold(max(0.0, start + (n + 1) * slot_s - time.monotonic()))
         if (n + 1) % 10 == 0:
             elapsed = time.monotonic() - start
-            print(f"chaos: {n + 1} faults in {elapsed:.0f} s: {dict(target.log.by_kind())}")
+            print(
+                f"chaos: {n + 1} faults in {elapsed:.0f} s: {dict(target.log.by_kind())}",
+                flush=True,
+            )
 
 
 def _rows(url: str) -> list[tuple[str, str, str | None, str, object, datetime]]:
