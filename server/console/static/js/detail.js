@@ -20,12 +20,14 @@ export class DetailView {
     this.data = null;
   }
 
-  get alarmId() { return this.data?.alarm.id ?? null; }
+  // Known from the moment the detail opens, before the alarm itself has been read: a live
+  // update arriving in between must not trip over the missing alarm.
+  get alarmId() { return this.data?.id ?? null; }
 
   async open(alarmId) {
     this.draft = "";
     clearInterval(this.trendTimer);
-    this.data = { alarm: null, resident: null, home: null, suggestions: [], history: [],
+    this.data = { id: alarmId, alarm: null, resident: null, home: null, suggestions: [], history: [],
       gateway: null, events: [], trend: null, missingResident: false, missingHome: false };
     $("detail").hidden = false;
     await this.refresh(alarmId, { full: true });
