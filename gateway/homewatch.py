@@ -41,6 +41,7 @@ from protocol.messages import DEFAULT_PRIORITY
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 300.0
+ACTIVITY_REPEAT_S = 300.0
 ALARM_OF = {
     "inactivity": AlarmKind.INACTIVITY,
     "night_bed_exit": AlarmKind.NIGHT_BED_EXIT,
@@ -79,11 +80,16 @@ class HomeWatch:
         local: Callable[[float], float] = local_seconds,
         checkin: CheckinConfig | None = None,
         state_path: Path | None = None,
+        on_activity: Callable[[SensorChanged, str], None] | None = None,
     ) -> None:
         self.gateway_id = gateway_id
         self.home_id = home_id
         self.outbox = outbox
         self._state_path = state_path
+        # The centre draws the last 24 h of activity next to an inactivity alarm: every change,
+        # and a sensor that keeps re-reporting "motion" at most every ACTIVITY_REPEAT_S.
+        self._on_activity = on_activity
+        self._reported_at: dict[str, float] = {}
         restored = homestate.load(state_path) if state_path is not None else None
         self.monitor = restored or HomeMonitor()
         self._saved_at = clock()
@@ -137,6 +143,7 @@ class HomeWatch:
         if repeated and not (change.kind == SensorKind.MOTION and change.value == 1):
             return []
         self._values[device_id] = change.value
+        self._report_activity(change, repeated=repeated)
         event = SensorEvent(
             self._local(change.received_at),
             device_id,
@@ -145,6 +152,16 @@ class HomeWatch:
             change.value,
         )
         return self._raise(self.monitor.feed(event))
+
+    def _report_activity(self, change: SensorChanged, *, repeated: bool) -> None:
+        if self._on_activity is None:
+            return
+        device_id = change.device.device_id
+        last = self._reported_at.get(device_id)
+        if repeated and last is not None and change.received_at - last < ACTIVITY_REPEAT_S:
+            return
+        self._reported_at[device_id] = change.received_at
+        self._on_activity(change, self._rooms.get(device_id, ""))
 
     def on_press(self, press: KeyPressed, *, answering: bool) -> bool:
         """Feed a press as a sign of life (and as the day's check-in). With ``answering``

@@ -134,6 +134,7 @@ class Gateway:
             local=local_time,
             checkin=checkin,
             state_path=home_state,
+            on_activity=self._send_activity,
         )
         self.gateway_id = gateway_id
         self.home_id = home_id
@@ -485,6 +486,21 @@ class Gateway:
         )
         if self.uplink is not None:
             self.uplink.publish_now(Channel.TELEMETRY, encode(message))
+
+    def _send_activity(self, change: SensorChanged, room: str) -> None:
+        """A home sensor's change, for the centre's activity timeline (lossy like telemetry:
+        buffered while the centre is away, never in the alarm outbox)."""
+        detail: dict[str, Scalar] = {"sensor": change.kind, "value": change.value}
+        if room:
+            detail["room"] = room
+        message = EventMessage(
+            gateway_id=self.gateway_id,
+            device_id=change.device.device_id,
+            gateway_time=_utc(change.received_at),
+            body=EventBody(kind="activity", detail=detail),
+        )
+        if self.uplink is not None:
+            self.uplink.publish_now(Channel.EVENT, encode(message))
 
     def _send_event(self, change: AvailabilityChanged, kind: str | None = None) -> None:
         message = EventMessage(

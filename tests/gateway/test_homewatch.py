@@ -15,8 +15,8 @@ from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway.detect.checkin import CheckinConfig
 from gateway.outbox import Outbox
 from gateway.service import Gateway
-from protocol import decode_uplink
-from tests.gateway.stubs import Clock, StubLink
+from protocol import Channel, decode_uplink
+from tests.gateway.stubs import Clock, StubLink, StubUplink
 
 BUTTON = DeviceRef("call-button-1", "call_button", "serial")
 HALL_PIR = DeviceRef("hall-pir", "motion_sensor", "zigbee2mqtt")
@@ -180,3 +180,28 @@ def test_movement_during_the_prewarning_stops_the_buzzer(rig: Any) -> None:
     run_until(gateway, clock, clock.now + 120)
     assert link.sent[-1] == Indicate(Pattern.OFF, Pattern.OFF, 0)
     assert [m for m in sent(gateway, clock) if m.type == "alarm"] == []
+
+
+def test_sensor_changes_go_to_the_centre_as_activity_repeats_at_most_every_5_min(
+    rig: Any,
+) -> None:
+    gateway, _, clock = rig
+    uplink = StubUplink()
+    gateway.uplink = uplink  # type: ignore[assignment]
+    pir = DeviceRef("hall-pir", "motion_sensor", "zigbee2mqtt")
+    for offset in (0, 60, 120, 400):  # a PIR re-reporting "occupancy: true"
+        gateway.handle(SensorChanged(pir, clock.now + offset, "motion", 1))
+    gateway.handle(SensorChanged(pir, clock.now + 450, "motion", 0))
+    gateway.handle(SensorChanged(pir, clock.now + 460, "motion", 0))  # a repeat: nothing
+    events = [
+        decode_uplink("eldercare/v1/gw-1/up/event", p)
+        for c, p in uplink.published
+        if c is Channel.EVENT
+    ]
+    assert [(e.body.kind, e.body.detail["value"]) for e in events] == [  # type: ignore[union-attr]
+        ("activity", 1),
+        ("activity", 1),
+        ("activity", 0),
+    ]
+    assert events[0].body.detail == {"sensor": "motion", "value": 1, "room": "hall"}  # type: ignore[union-attr]
+    assert gateway.outbox.depth() == 0  # lossy like telemetry, never in the alarm outbox

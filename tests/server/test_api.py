@@ -181,3 +181,40 @@ def test_bearer_clients_need_no_origin(client: TestClient) -> None:
     headers = login(client)
     alarm_id = raise_alarm(client)
     assert client.post(f"/api/alarms/{alarm_id}/acknowledge", headers=headers).status_code == 200
+
+
+def test_device_events_filter_by_gateway_kind_and_window(client: TestClient) -> None:
+    from datetime import timedelta
+
+    from protocol import EventBody, EventMessage
+
+    handler = client.app.state.centre.handler  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    for gateway, kind, hours_ago in [
+        ("gw-1", "activity", 30),
+        ("gw-1", "activity", 2),
+        ("gw-1", "device_offline", 1),
+        ("gw-2", "activity", 1),
+    ]:
+        event = EventMessage(
+            gateway_id=gateway,
+            gateway_time=now - timedelta(hours=hours_ago),
+            body=EventBody(kind=kind, detail={"sensor": "motion", "value": 1}),
+        )
+        handler.handle(f"eldercare/v1/{gateway}/up/event", encode(event))
+    headers = login(client)
+    since = (now - timedelta(hours=24)).isoformat()
+    got = client.get(
+        "/api/device-events",
+        params={"gateway_id": "gw-1", "kind": "activity", "since": since},
+        headers=headers,
+    ).json()
+    assert [(e["gateway_id"], e["kind"]) for e in got] == [("gw-1", "activity")]
+    others = client.get(
+        "/api/device-events", params={"exclude_kind": "activity"}, headers=headers
+    ).json()
+    assert [e["kind"] for e in others] == ["device_offline"]
+    naive = client.get(
+        "/api/device-events", params={"since": "2026-01-01T00:00:00"}, headers=headers
+    )
+    assert naive.status_code == 422  # a time without a zone is refused, not guessed

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from firmware_sim.bed_signal import synthesize
@@ -15,6 +16,10 @@ from firmware_sim.serial_device import BedSensor, Pendant
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from edge.serial.payloads import AckStage, KeyKind
+from onebox.broker import Broker
+from onebox.stack import Accounts
+from protocol import AlarmKind, Channel, EventBody, EventMessage, encode
+from tests.factories import alarm_message
 from tests.system.conftest import OPERATOR_PASSWORD, Centre, Home, SerialHome
 from tests.system.console_pages import (
     CHROMIUM,
@@ -25,6 +30,7 @@ from tests.system.console_pages import (
     screenshot,
     seed_care,
 )
+from tests.system.test_alarm_loop import _GatewayClient
 from tests.system.test_fall_loop import WINDOW_S, fall_and_prompt
 
 # One store is enough for the page (the live relay across processes has its own tests), and
@@ -264,3 +270,45 @@ def test_console_resynchronises_after_a_server_restart(
         "data-status", "acknowledged"
     )
     screenshot(page, "10-after-restart")
+
+
+def test_inactivity_alarm_shows_the_last_24_hours_of_activity(
+    console_page: Page, centre: Centre, broker: Broker, accounts: Accounts
+) -> None:
+    gateway_id = "gw-quiet-home"
+    gateway = _GatewayClient(broker, accounts, gateway_id)
+    now = datetime.now(UTC)
+    try:
+        # A morning in the kitchen and the hall, out of bed at 07:00; then nothing.
+        for hours_ago, device, room, sensor, value in [
+            (9.0, "bed-1", "bedroom", "bed", 1),
+            (7.0, "bed-1", "bedroom", "bed", 0),
+            (6.5, "kitchen-pir", "kitchen", "motion", 1),
+            (6.0, "hall-pir", "hall", "motion", 1),
+            (5.2, "kitchen-pir", "kitchen", "motion", 1),
+        ]:
+            event = EventMessage(
+                gateway_id=gateway_id,
+                device_id=device,
+                gateway_time=now - timedelta(hours=hours_ago),
+                body=EventBody(
+                    kind="activity", detail={"sensor": sensor, "value": value, "room": room}
+                ),
+            )
+            gateway.publish(Channel.EVENT, encode(event))
+        call = alarm_message(gateway_id, home_id="home-quiet")
+        alarm = call.model_copy(
+            update={"body": call.body.model_copy(update={"kind": AlarmKind.INACTIVITY})}
+        )
+        gateway.publish(Channel.ALARM, encode(alarm))
+        row = console_page.locator(f"#alarms tr[data-alarm-id='{alarm.id}']")
+        expect(row).to_have_count(1, timeout=20_000)
+        row.locator("td.kind").click()
+        timeline = console_page.locator("[data-card='evidence'] svg.timeline")
+        expect(timeline).to_have_attribute("data-events", "5")
+        expect(timeline).to_have_attribute("data-rows", "3")
+        expect(timeline.locator("rect.mark")).to_have_count(3)
+        expect(timeline.locator("rect.bar")).to_have_count(1)  # in bed from 9 h to 7 h ago
+        screenshot(console_page, "12-inactivity-activity-timeline")
+    finally:
+        gateway.close()

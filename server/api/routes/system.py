@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from server.api.deps import CentreDep, Operator, SessionDep, require_role
@@ -54,9 +55,27 @@ def gateways(session: SessionDep, _user: WatchCentre) -> list[GatewayPublic]:
 
 @router.get("/device-events")
 def device_events(
-    session: SessionDep, _user: WatchCentre, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    session: SessionDep,
+    _user: WatchCentre,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    gateway_id: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=200)] = None,
+    exclude_kind: Annotated[str | None, Query(max_length=200)] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> list[DeviceEventPublic]:
-    rows = session.scalars(
-        select(DeviceEvent).order_by(DeviceEvent.gateway_time.desc()).limit(limit)
-    )
+    """Newest first. ``kind=activity`` with a gateway and a window is a home's activity
+    timeline (what the console draws next to an inactivity alarm)."""
+    query = select(DeviceEvent)
+    if gateway_id is not None:
+        query = query.where(DeviceEvent.gateway_id == gateway_id)
+    if kind is not None:
+        query = query.where(DeviceEvent.kind == kind)
+    if exclude_kind is not None:
+        query = query.where(DeviceEvent.kind != exclude_kind)
+    if since is not None:
+        query = query.where(DeviceEvent.gateway_time >= since)
+    if until is not None:
+        query = query.where(DeviceEvent.gateway_time <= until)
+    rows = session.scalars(query.order_by(DeviceEvent.gateway_time.desc()).limit(limit))
     return [DeviceEventPublic.model_validate(r) for r in rows]

@@ -2,6 +2,7 @@
 // home's equipment is, and everything done so far. Pure rendering from fetched records.
 
 import { accelerationPlot, trendChart } from "./charts.js";
+import { activityTimeline } from "./timeline.js";
 import { el } from "./dom.js";
 import { dateTime, label, language, t, time } from "./i18n.js";
 
@@ -46,8 +47,12 @@ export function homeCard(home, missing, mapNode) {
 }
 
 // ``trend``: the vital-signs telemetry around the alarm, [{label, points}], or null.
-export function evidenceCard(alarm, trend = null) {
+export function evidenceCard(alarm, trend = null, activity = null) {
   const parts = [];
+  if (activity) {
+    parts.push(el("h4", {}, t("evidence.activity_24h")),
+      activity.length ? activityTimeline(activity, alarm.received_at) : el("p", { class: "muted" }, t("evidence.no_activity")));
+  }
   if (trend && trend.some((line) => line.points.length)) {
     const chart = el("div", { class: "plot", id: "trend-plot" });
     parts.push(el("h4", {}, t("evidence.trend")), chart);
@@ -77,7 +82,7 @@ export function evidenceCard(alarm, trend = null) {
 }
 
 export function healthCard(alarm, gateway, events) {
-  const mine = events.filter((e) => e.gateway_id === alarm.gateway_id).slice(0, 8);
+  const mine = events.filter((e) => e.gateway_id === alarm.gateway_id && e.kind !== "activity").slice(0, 8);
   return section("health",
     facts([
       [t("health.gateway"), alarm.gateway_id],

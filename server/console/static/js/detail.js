@@ -7,9 +7,12 @@ import { TREND_AFTER_S, TREND_BEFORE_S, evidenceCard, healthCard, historyCard, h
 import { $, el, elapsed } from "./dom.js";
 import { label, t, time } from "./i18n.js";
 import { drawMap } from "./map.js";
+import { TIMELINE_S } from "./timeline.js";
 
 const OUTCOMES = ["real_emergency", "false_alarm", "test", "cancelled"];
 const ESCALATING = new Set(["pending", "active"]);
+// Alarms about what the home's sensors did (or did not) see: shown with the last 24 h of activity.
+const ACTIVITY_KINDS = new Set(["inactivity", "night_bed_exit", "wandering", "missed_checkin"]);
 const TREND_EVERY_MS = 10_000;  // telemetry arrives about once a minute, written in batches
 
 export class DetailView {
@@ -28,7 +31,7 @@ export class DetailView {
     this.draft = "";
     clearInterval(this.trendTimer);
     this.data = { id: alarmId, alarm: null, resident: null, home: null, suggestions: [], history: [],
-      gateway: null, events: [], trend: null, missingResident: false, missingHome: false };
+      gateway: null, events: [], trend: null, activity: null, missingResident: false, missingHome: false };
     $("detail").hidden = false;
     await this.refresh(alarmId, { full: true });
   }
@@ -52,8 +55,14 @@ export class DetailView {
       alarm.state === "resolved" ? Promise.resolve(data.suggestions = [])
         : api(`/api/alarms/${alarmId}/suggestions`).then((s) => { data.suggestions = s; }),
       api("/api/gateways").then((g) => { data.gateway = g.find((x) => x.id === alarm.gateway_id) ?? null; }),
-      api("/api/device-events?limit=200").then((e) => { data.events = e; }),
+      api("/api/device-events?limit=200&exclude_kind=activity").then((e) => { data.events = e; }),
     ];
+    if (full && ACTIVITY_KINDS.has(alarm.kind)) {
+      const end = Date.parse(alarm.received_at);
+      const query = new URLSearchParams({ gateway_id: alarm.gateway_id, kind: "activity", limit: "5000",
+        since: new Date(end - TIMELINE_S * 1000).toISOString(), until: alarm.received_at });
+      reads.push(api(`/api/device-events?${query}`).then((e) => { data.activity = e; }, () => { data.activity = []; }));
+    }
     if (full && alarm.kind === "vital_signs") {
       reads.push(this.vitals(alarm).then((v) => { data.trend = v; }));
       clearInterval(this.trendTimer);
@@ -78,7 +87,7 @@ export class DetailView {
     if (this.data !== data) return;
     data.trend = trend;
     const card = document.querySelector("#detail [data-card='evidence']");
-    if (card) card.replaceWith(evidenceCard(data.alarm, trend));
+    if (card) card.replaceWith(evidenceCard(data.alarm, trend, data.activity));
   }
 
   // Heart and breathing rates from two hours before the alarm to ten minutes after it.
@@ -111,7 +120,7 @@ export class DetailView {
     }
     $("detail-body").replaceChildren(
       this.summary(alarm),
-      evidenceCard(alarm, this.data.trend),
+      evidenceCard(alarm, this.data.trend, this.data.activity),
       this.dispatchDesk(alarm),
       residentCard(this.data.resident, this.data.missingResident),
       homeCard(this.data.home, this.data.missingHome, mapNode),
