@@ -310,5 +310,10 @@ def test_inactivity_alarm_shows_the_last_24_hours_of_activity(
         expect(timeline.locator("rect.mark")).to_have_count(3)
         expect(timeline.locator("rect.bar")).to_have_count(1)  # in bed from 9 h to 7 h ago
         screenshot(console_page, "12-inactivity-activity-timeline")
+        # The operator phones emergency services and logs the call: it joins the history.
+        console_page.select_option("#call-outcome", "reached")
+        console_page.click("#log-call")
+        history = console_page.locator("[data-card='history']")
+        expect(history).to_contain_text("Call: Emergency services (120) — reached")
     finally:
         gateway.close()

@@ -10,6 +10,7 @@ import { drawMap } from "./map.js";
 import { TIMELINE_S } from "./timeline.js";
 
 const OUTCOMES = ["real_emergency", "false_alarm", "test", "cancelled"];
+const CALL_OUTCOMES = ["reached", "no_answer", "busy", "left_message"];
 const ESCALATING = new Set(["pending", "active"]);
 // Alarms about what the home's sensors did (or did not) see: shown with the last 24 h of activity.
 const ACTIVITY_KINDS = new Set(["inactivity", "night_bed_exit", "wandering", "missed_checkin"]);
@@ -163,7 +164,7 @@ export class DetailView {
         responder ? ` · ${label("responder_status", responder.status)}` : ""));
     }
     if (alarm.state !== "resolved") {
-      parts.push(this.suggestionTable(alarm), this.noteForm(alarm), this.resolveForm(alarm));
+      parts.push(this.suggestionTable(alarm), this.callForm(alarm), this.noteForm(alarm), this.resolveForm(alarm));
     }
     return el("section", { class: "card", dataset: { card: "dispatch" } }, el("h3", {}, t("detail.dispatch")), ...parts);
   }
@@ -182,6 +183,29 @@ export class DetailView {
       el("thead", {}, el("tr", {}, ["#", "dispatch.name", "dispatch.kind", "dispatch.distance", "dispatch.eta", "dispatch.radius", ""]
         .map((k) => el("th", {}, k && k !== "#" ? t(k) : k)))),
       el("tbody", {}, rows));
+  }
+
+  // The call log: whom the operator phoned and how it went, one click each, kept in the
+  // alarm's history like a note (the history is the one record of everything done).
+  callForm(alarm) {
+    const people = [];
+    const resident = this.data?.resident;
+    if (resident) people.push(t("calls.resident", { name: resident.name }));
+    for (const c of resident?.contacts ?? []) people.push(c.relation ? `${c.name} (${c.relation})` : c.name);
+    if (alarm.responder_id) people.push(this.responderName(alarm.responder_id));
+    people.push(t("calls.emergency_services"));
+    const who = el("select", { id: "call-who", "aria-label": t("calls.who") },
+      people.map((p) => el("option", { value: p }, p)));
+    const outcome = el("select", { id: "call-outcome", "aria-label": t("calls.outcome") },
+      CALL_OUTCOMES.map((o) => el("option", { value: o }, t(`calls.${o}`))));
+    const form = el("form", { class: "call-form" }, el("span", {}, t("calls.label")), who, outcome,
+      el("button", { type: "submit", id: "log-call" }, t("action.log_call")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = t("calls.note", { who: who.value, outcome: t(`calls.${outcome.value}`) });
+      await this.act(`/api/alarms/${alarm.id}/notes`, { note: text });
+    });
+    return form;
   }
 
   noteForm(alarm) {
