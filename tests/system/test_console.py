@@ -215,6 +215,11 @@ def test_fall_plot_and_every_screen_in_chinese(
     page.locator("[data-tab='map']").click()
     expect(page.locator("#map svg .scale-bar text")).to_have_text(re.compile(r"\d+ k?m"))
     screenshot(page, "09-map-en")
+    # The base layer: the area around the homes (their convex hull), inner points left out.
+    hull = page.evaluate(
+        "async () => (await import('/js/map.js')).serviceArea([[0,0],[100,0],[0,100],[20,20]], 0)"
+    )
+    assert sorted(map(tuple, hull)) == [(0, 0), (0, 100), (100, 0)]
 
 
 def test_vital_signs_alarm_shows_the_breathing_trend(

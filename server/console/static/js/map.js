@@ -36,6 +36,32 @@ function scaleBar(proj, width, height) {
     svg("text", { x: px + 6, y: 0 }, text));
 }
 
+// The area the centre serves, as the convex hull (Andrew's monotone chain) of its homes'
+// positions, widened by ``margin`` px: a base layer that needs no boundary file. Points are
+// [x, y] in screen space; fewer than three give no area.
+export function serviceArea(points, margin = 18) {
+  const pts = [...new Map(points.map((p) => [`${p[0]},${p[1]}`, p])).values()]
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  if (pts.length < 3) return null;
+  const cross = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const half = (list) => {
+    const out = [];
+    for (const p of list) {
+      while (out.length >= 2 && cross(out[out.length - 2], out[out.length - 1], p) <= 0) out.pop();
+      out.push(p);
+    }
+    return out.slice(0, -1);
+  };
+  const hull = [...half(pts), ...half([...pts].reverse())];
+  if (hull.length < 3) return null;
+  const cx = hull.reduce((s, p) => s + p[0], 0) / hull.length;
+  const cy = hull.reduce((s, p) => s + p[1], 0) / hull.length;
+  return hull.map(([x, y]) => {
+    const d = Math.hypot(x - cx, y - cy) || 1;
+    return [x + ((x - cx) / d) * margin, y + ((y - cy) / d) * margin];
+  });
+}
+
 // ``homes`` [{id, address, latitude, longitude}], ``responders`` [{name, status, latitude, longitude}],
 // ``alarmed`` a Set of home ids with an open alarm, ``focus`` one home id to ring.
 export function drawMap(container, { homes, responders, alarmed = new Set(), focus = null, width = 640, height = 360 }) {
@@ -49,6 +75,11 @@ export function drawMap(container, { homes, responders, alarmed = new Set(), foc
     return root;
   }
   const proj = projection(points, width, height);
+  const area = serviceArea(homes.map((h) => [proj.x(h.longitude), proj.y(h.latitude)]));
+  if (area) {
+    root.append(svg("polygon", { class: "service-area", points: area.map((p) => p.map((v) => v.toFixed(1)).join(",")).join(" ") },
+      svg("title", {}, t("map.service_area"))));
+  }
   for (const home of homes) {
     const x = proj.x(home.longitude), y = proj.y(home.latitude);
     const cls = ["home", alarmed.has(home.id) ? "alarmed" : "", home.id === focus ? "focus" : ""].join(" ").trim();
