@@ -74,6 +74,7 @@ def main() -> int:
         local_time=setup.local_time(home),
         checkin=setup.checkin(home),
         home_state=settings.data_dir / "home-detectors.pickle",
+        undelivered_after_s=settings.undelivered_after_s,
     )
     gateway.home.reconfigure(
         rooms=gateway.rooms,

@@ -93,6 +93,9 @@ class GatewaySettings(BaseSettings):
     fall_cancel_window_s: float = Field(default=30.0, ge=0, le=300)
     # Social-alarm practice: resend an unanswered alarm after 5-20 s.
     resend_interval_s: float = Field(default=10.0, ge=0.5, le=60)
+    # Keep trying for at least 3 and at most 30 minutes, then act locally: an alarm the centre
+    # has not confirmed for this long makes every serial device show "alarm not delivered".
+    undelivered_after_s: float = Field(default=180.0, ge=60, le=1800)
     # Telemetry and device events kept on disk while the centre cannot be reached
     # (gateway/backlog.py); beyond this the oldest are dropped. Alarms never count here.
     # 0: none kept, dropped while disconnected.

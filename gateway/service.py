@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import queue
 import threading
 import time
@@ -110,6 +111,7 @@ class Gateway:
         local_time: Callable[[float], float] = local_seconds,
         checkin: CheckinConfig | None = None,
         home_state: Path | None = None,
+        undelivered_after_s: float = 180.0,
     ) -> None:
         self.falls = FallFlow(
             gateway_id,
@@ -146,6 +148,9 @@ class Gateway:
         self._arrivals = itertools.count()  # FIFO within a lane; items are never compared
         self._thread = threading.Thread(target=self._run, name="gateway")
         self.alarms_raised = 0
+        self.undelivered_after_s = undelivered_after_s
+        self.not_delivered_since: float | None = None  # showing "alarm not delivered"
+        self._delivery_checked_at = -math.inf
         self.metrics: GatewayMetrics | None = None
         # A configuration from the centre goes here, on this thread (gateway/reconfigure.py).
         self.on_config: Callable[[HomeConfigMessage], None] | None = None
@@ -177,6 +182,7 @@ class Gateway:
                     self._prune()
                     next_prune = self._clock() + PRUNE_EVERY_S
                 self._supervise()
+                self._check_delivery()
                 if self.home.tick() and self.uplink is not None:
                     self.uplink.wake()
             except Exception:
@@ -193,6 +199,36 @@ class Gateway:
             except Exception:
                 # One bad item must not stop the only thread that raises alarms.
                 log.exception("gateway failed to handle %r; continuing", item)
+
+    def _check_delivery(self) -> None:
+        """The alternative action of social-alarm practice: when the oldest alarm has waited
+        for the centre's receipt for ``undelivered_after_s``, every serial device shows
+        NOT_DELIVERED (the resident, or whoever is with her, should phone for help), and the
+        gateway keeps trying. Once nothing waits any more, the devices are told it is over."""
+        now = self._clock()
+        if now - self._delivery_checked_at < 1.0:
+            return  # a query of the outbox; once a second is plenty
+        self._delivery_checked_at = now
+        waiting = self.outbox.backlog().get(Channel.ALARM.value)
+        stuck = waiting is not None and now - waiting[1] >= self.undelivered_after_s
+        if stuck and self.not_delivered_since is None:
+            self.not_delivered_since = now
+            count, oldest = waiting if waiting is not None else (0, now)
+            log.critical(
+                "%d alarm(s) not delivered for %.0f s: showing NOT_DELIVERED on the devices",
+                count,
+                now - oldest,
+            )
+            self._indicate_all(Pattern.NOT_DELIVERED)
+        elif waiting is None and self.not_delivered_since is not None:
+            log.warning("the centre has every alarm again: NOT_DELIVERED ends")
+            self.not_delivered_since = None
+            self._indicate_all(Pattern.OFF)
+
+    def _indicate_all(self, pattern: Pattern) -> None:
+        for device_id, link in self.serial_links.items():
+            if not link.send(Indicate(pattern, pattern, 0)):
+                log.warning("could not show %s on %s (port not open)", pattern.name, device_id)
 
     def _supervise(self) -> None:
         """Raise a technical alarm for each device that has gone silent."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, Key, KeyPressed
-from edge.serial.payloads import Ack, AckStage
+from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway.outbox import Outbox
 from gateway.service import Gateway
 from protocol import (
@@ -216,3 +216,29 @@ def test_a_press_never_waits_behind_a_flood_of_routine_reports(rig: Any, clock: 
         gateway.stop()
     assert isinstance(handled[0], KeyPressed)
     assert all(isinstance(h, BatteryReported) for h in handled[1:])
+
+
+def test_an_alarm_the_centre_has_not_confirmed_for_3_minutes_shows_not_delivered(
+    rig: Any, clock: Clock
+) -> None:
+    gateway, link, _ = rig
+    gateway.handle(press(clock, seq=5))
+    [alarm] = pending_alarms(gateway, clock)
+    link.sent.clear()
+    clock.now += 179.0
+    gateway._check_delivery()
+    assert link.sent == []  # keep trying at least 3 minutes first
+    clock.now += 2.0
+    gateway._check_delivery()
+    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]
+    clock.now += 60.0
+    gateway._check_delivery()
+    assert len(link.sent) == 1  # shown once, not re-sent every second
+    now = datetime.fromtimestamp(clock.now, UTC)
+    gateway.handle(
+        ReceiptMessage(gateway_id="gw-1", gateway_time=now, body=ReceiptBody(ref_id=alarm.id))
+    )
+    clock.now += 2.0
+    gateway._check_delivery()
+    assert link.sent[-1] == Indicate(Pattern.OFF, Pattern.OFF, 0)
+    assert gateway.not_delivered_since is None
