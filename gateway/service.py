@@ -75,6 +75,7 @@ ALARM_OF_KEY = {
 PRESS_TIME_TOLERANCE_S = 2.0
 KEEP_DELIVERED_S = 7 * 24 * 3600.0
 PRUNE_EVERY_S = 3600.0
+FAULT_REPORT_EVERY_S = 60.0
 # Traffic from the device itself (an open port or a broker's word is not).
 SIGNS_OF_LIFE = (
     KeyPressed,
@@ -151,6 +152,7 @@ class Gateway:
         self.undelivered_after_s = undelivered_after_s
         self.not_delivered_since: float | None = None  # showing "alarm not delivered"
         self._delivery_checked_at = -math.inf
+        self._fault_at: float | None = None  # the outbox last failed to store
         self.metrics: GatewayMetrics | None = None
         # A configuration from the centre goes here, on this thread (gateway/reconfigure.py).
         self.on_config: Callable[[HomeConfigMessage], None] | None = None
@@ -192,13 +194,42 @@ class Gateway:
                 continue
             try:
                 self.handle(cast(EdgeEvent | DownlinkMessage, item))
-            except OutboxError:
+            except OutboxError as err:
                 # Not acknowledged to the device, so a serial device repeats the press and
-                # it is tried again. Until technical alarms exist, this log line is the alarm.
+                # it is tried again; meanwhile the centre and the home are told.
                 log.critical("could not persist %r: the alarm is NOT stored", item, exc_info=True)
+                self._report_fault("outbox_write_failed", err)
             except Exception:
                 # One bad item must not stop the only thread that raises alarms.
                 log.exception("gateway failed to handle %r; continuing", item)
+
+    def _report_fault(self, reason: str, err: Exception) -> None:
+        """The outbox cannot store alarms (disk full, I/O error): a technical alarm straight
+        to the centre (it cannot go through the outbox), at most once a minute while it lasts,
+        and NOT_DELIVERED on the devices at once, since nothing raised now is safe."""
+        now = self._clock()
+        first = self._fault_at is None or now - self._fault_at >= FAULT_REPORT_EVERY_S
+        self._fault_at = now
+        if self.not_delivered_since is None:
+            self.not_delivered_since = now
+            self._indicate_all(Pattern.NOT_DELIVERED)
+        if not first:
+            return
+        alarm = AlarmMessage(
+            gateway_id=self.gateway_id,
+            gateway_time=_utc(now),
+            body=AlarmBody(
+                kind=AlarmKind.GATEWAY_FAULT,
+                priority=DEFAULT_PRIORITY[AlarmKind.GATEWAY_FAULT],
+                home_id=self.home_id,
+                origin=Origin(transport="gateway", device_kind="gateway"),
+                detail={"reason": reason, "error": str(err)[:200]},
+            ),
+        )
+        sent = self.uplink is not None and self.uplink.publish_unstored(
+            Channel.ALARM, encode(alarm)
+        )
+        log.critical("alarm %s raised: gateway fault %s (sent: %s)", alarm.id, reason, sent)
 
     def _check_delivery(self) -> None:
         """The alternative action of social-alarm practice: when the oldest alarm has waited
@@ -220,10 +251,13 @@ class Gateway:
                 now - oldest,
             )
             self._indicate_all(Pattern.NOT_DELIVERED)
-        elif waiting is None and self.not_delivered_since is not None:
+        elif waiting is None and self.not_delivered_since is not None and not self._faulty(now):
             log.warning("the centre has every alarm again: NOT_DELIVERED ends")
             self.not_delivered_since = None
             self._indicate_all(Pattern.OFF)
+
+    def _faulty(self, now: float) -> bool:
+        return self._fault_at is not None and now - self._fault_at < FAULT_REPORT_EVERY_S
 
     def _indicate_all(self, pattern: Pattern) -> None:
         for device_id, link in self.serial_links.items():

@@ -134,6 +134,11 @@ class Uplink:
             return False
         return self._publish(channel, payload)
 
+    def publish_unstored(self, channel: Channel, payload: bytes) -> bool:
+        """QoS 1 now if connected, else nothing: for the one message that cannot go through
+        the outbox, the report that the outbox itself has failed."""
+        return self.connected.is_set() and self._publish(channel, payload)
+
     def _publish(self, channel: Channel, payload: bytes, *, retain: bool = False) -> bool:
         info = self._client.publish(self.topics.of(channel), payload, qos=1, retain=retain)
         return info.rc == mqtt.MQTT_ERR_SUCCESS

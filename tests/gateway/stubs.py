@@ -33,6 +33,9 @@ class StubUplink:
         self.published.append((channel, payload))
         return True
 
+    def publish_unstored(self, channel: Channel, payload: bytes) -> bool:
+        return self.publish_now(channel, payload)
+
 
 class Clock:
     """An injected clock the test moves by hand."""

@@ -4,6 +4,7 @@ answer the device at each stage, never raise one press twice, never swallow a ne
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, Key, KeyPressed
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
+from gateway import OutboxError
 from gateway.outbox import Outbox
 from gateway.service import Gateway
 from protocol import (
@@ -242,3 +244,36 @@ def test_an_alarm_the_centre_has_not_confirmed_for_3_minutes_shows_not_delivered
     gateway._check_delivery()
     assert link.sent[-1] == Indicate(Pattern.OFF, Pattern.OFF, 0)
     assert gateway.not_delivered_since is None
+
+
+def test_an_outbox_that_cannot_store_is_a_technical_alarm_and_not_delivered_at_home(
+    rig: Any, clock: Clock
+) -> None:
+    gateway, link, uplink = rig
+    failures = 0
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        nonlocal failures
+        failures += 1
+        raise OutboxError("outbox write failed: database or disk is full")
+
+    gateway.outbox.add = disk_full  # type: ignore[method-assign]
+    gateway.start()
+    try:
+        for seq in (1, 1, 2):  # the device repeats the press it got no answer for
+            gateway.submit(press(clock, seq=seq))
+        deadline = time.monotonic() + 5
+        while failures < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling the worker thread with a deadline
+    finally:
+        gateway.stop()
+    faults = [
+        decode_uplink("eldercare/v1/gw-1/up/alarm", p)
+        for c, p in uplink.published
+        if c is Channel.ALARM
+    ]
+    assert len(faults) == 1  # once a minute while the fault lasts, not per failure
+    assert faults[0].body.kind.value == "gateway_fault"  # type: ignore[union-attr]
+    assert faults[0].body.detail["reason"] == "outbox_write_failed"  # type: ignore[union-attr]
+    assert Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0) in link.sent
+    assert not any(isinstance(s, Ack) for s in link.sent)  # nothing stored, nothing confirmed
