@@ -38,6 +38,9 @@ CREATE INDEX IF NOT EXISTS outbox_press ON outbox (device_id, frame_seq, occurre
 """
 # Still to be sent: neither confirmed by the centre nor withdrawn. A constant, spliced into SQL.
 _PENDING = "delivered_at IS NULL AND cancelled_at IS NULL"
+# The furthest ahead the gateway ever schedules an attempt: a resend (at most 60 s, with
+# jitter) or a held fall (a cancel window of at most 300 s), with room to spare.
+MAX_SCHEDULE_S = 600.0
 
 
 _COLUMNS = "id, channel, payload, created_at, attempts, delivered_at, device_id, frame_seq"
@@ -154,10 +157,17 @@ class Outbox:
         return changed == 1
 
     def due(self, now: float, limit: int = 100) -> list[OutboxItem]:
-        """Pending messages whose next attempt is due, oldest first."""
+        """Pending messages whose next attempt is due, in the order they were stored.
+
+        Robust to the wall clock jumping (an NTP correction, a clock set by hand): the order
+        is the insertion order, never the clock's; and an attempt scheduled further ahead
+        than the gateway ever schedules one (``MAX_SCHEDULE_S``) means the clock went back,
+        so it is due now rather than hours from now.
+        """
         return self._select(
-            f"WHERE {_PENDING} AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
-            (now, limit),
+            f"WHERE {_PENDING} AND (next_attempt_at <= ? OR next_attempt_at > ?)"
+            " ORDER BY rowid LIMIT ?",
+            (now, now + MAX_SCHEDULE_S, limit),
         )
 
     def next_due_at(self) -> float | None:

@@ -72,3 +72,18 @@ def test_unwritable_location_is_an_outbox_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises((OutboxError, OSError)):
         Outbox(blocker / "outbox.sqlite3")
+
+
+def test_a_clock_jumping_back_neither_delays_nor_reorders_alarms(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    t = 1_800_000_000.0
+    outbox.add("a" * 32, "alarm", b"first", t)
+    outbox.attempted("a" * 32, t + 10)  # sent once, resend due in 10 s
+    # NTP sets the clock back an hour; a new alarm is stored "before" the first.
+    back = t - 3600
+    outbox.add("b" * 32, "alarm", b"second", back)
+    due = outbox.due(back + 1)
+    # In stored order, and the resend not an hour late.
+    assert [i.id for i in due] == ["a" * 32, "b" * 32]
+    # A clock jumping forward only makes resends early, never loses one.
+    assert [i.id for i in outbox.due(t + 86_400)] == ["a" * 32, "b" * 32]
