@@ -27,10 +27,15 @@ from onebox.stack import Accounts, ServerProcess
 
 
 def _all_alarms(console: ConsoleClient) -> list[dict[str, object]]:
-    alarms: list[dict[str, object]] = []
-    while page := console.alarms(limit=1000, offset=len(alarms)):
-        alarms += page
-    return alarms
+    """Every alarm, all pages. Pages are by offset, newest first, so alarms arriving between
+    pages shift rows already read onto the next page: rows are kept by id (a press stored
+    twice has two ids and still shows as a duplicate)."""
+    found: dict[object, dict[str, object]] = {}
+    offset = 0
+    while page := console.alarms(limit=1000, offset=offset):
+        offset += len(page)
+        found.update((a["id"], a) for a in page)
+    return list(found.values())
 
 
 def main() -> int:
