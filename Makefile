@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DEBS := mosquitto mosquitto-clients
-TEST_DEBS := $(DEMO_DEBS) influxdb postgresql chromium socat fonts-wqy-microhei
+TEST_DEBS := $(DEMO_DEBS) influxdb postgresql chromium socat openssl fonts-wqy-microhei
 
 .PHONY: demo test lint bench venv deps-demo deps-test clean
 

@@ -163,7 +163,6 @@ def test_shipped_morning_scenario_opens_the_door_at_night_and_reports_a_maybe_fa
     assert "fall" not in radar
 
 
-@pytest.mark.skipif(not (SHARED / "ordonez_a").is_dir(), reason="../shared/data not present")
 def test_shipped_ordonez_scenario_replays_three_hours_of_house_a() -> None:
     scenario = load(SCENARIOS / "ordonez-a-morning.toml")
     network = RecordingNetwork()

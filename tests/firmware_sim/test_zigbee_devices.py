@@ -3,7 +3,7 @@ and, where the gateway has a converter for the kind, decodes to the event it sta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -11,8 +11,8 @@ from firmware_sim.zigbee_device import SosButton, ZigbeeDevice, make_device
 from firmware_sim.zigbee_kinds import BY_NEUTRAL_KIND, ZIGBEE_KINDS
 from firmware_sim.zigbee_record import RecordingNetwork
 
+from edge.devices import REGISTRY
 from edge.events import DeviceRef, FallReported, KeyPressed, SensorChanged
-from edge.zigbee2mqtt.converters import CONVERTERS
 
 NOW = 1_700_000_000.0
 
@@ -51,15 +51,9 @@ REAL_SHAPES: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 
-def converter_for(kind: str) -> Callable[..., list[Any]] | None:
-    """The gateway's converter for a kind, wherever the edge keeps it (None: not yet)."""
-    return CONVERTERS.get(kind)
-
-
 def decode(kind: str, payload: Mapping[str, Any]) -> list[Any]:
-    convert = converter_for(kind)
-    assert convert is not None
-    return convert(DeviceRef("dev", kind, "zigbee2mqtt"), payload, NOW)
+    """What the gateway's converter for ``kind`` makes of a simulated payload."""
+    return REGISTRY.get(kind).decode_z2m(DeviceRef("dev", kind, "zigbee2mqtt"), payload, NOW)
 
 
 def test_every_kind_has_a_real_shape_and_no_two_imitate_the_same_role() -> None:
@@ -68,8 +62,7 @@ def test_every_kind_has_a_real_shape_and_no_two_imitate_the_same_role() -> None:
 
 
 def test_every_zigbee_kind_the_edge_knows_can_be_simulated() -> None:
-    devices = pytest.importorskip("edge.devices")
-    edge_kinds = {k.name for k in devices.REGISTRY.on("zigbee2mqtt")}
+    edge_kinds = {k.name for k in REGISTRY.on("zigbee2mqtt")}
     assert edge_kinds <= set(ZIGBEE_KINDS), edge_kinds - set(ZIGBEE_KINDS)
 
 
@@ -205,8 +198,6 @@ def test_hazard_alarm_raises_and_clears_its_boolean(kind: str, alarm: str) -> No
     raised, cleared = network.states("hazard")
     assert (raised[alarm], cleared[alarm]) == (True, False)
     assert set(raised) == set(REAL_SHAPES[kind])
-    if converter_for(kind) is None:
-        pytest.skip(f"the edge has no converter for {kind} yet")
     hazards = [
         [(e.hazard, e.active) for e in decode(kind, p) if hasattr(e, "hazard")]
         for p in (raised, cleared)

@@ -4,7 +4,6 @@ answer the device at each stage, never raise one press twice, never swallow a ne
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -251,10 +250,13 @@ def test_an_outbox_that_cannot_store_is_a_technical_alarm_and_not_delivered_at_h
 ) -> None:
     gateway, link, uplink = rig
     failures = 0
+    third_failure = threading.Event()
 
     def disk_full(*_args: object, **_kwargs: object) -> None:
         nonlocal failures
         failures += 1
+        if failures == 3:
+            third_failure.set()
         raise OutboxError("outbox write failed: database or disk is full")
 
     gateway.outbox.add = disk_full  # type: ignore[method-assign]
@@ -262,9 +264,7 @@ def test_an_outbox_that_cannot_store_is_a_technical_alarm_and_not_delivered_at_h
     try:
         for seq in (1, 1, 2):  # the device repeats the press it got no answer for
             gateway.submit(press(clock, seq=seq))
-        deadline = time.monotonic() + 5
-        while failures < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)  # polling the worker thread with a deadline
+        assert third_failure.wait(5)
     finally:
         gateway.stop()
     faults = [

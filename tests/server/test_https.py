@@ -3,7 +3,6 @@ certificate made here with the openssl CLI)."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
 import subprocess
@@ -31,7 +30,6 @@ class _Started(uvicorn.Server):
         self.listening.set()
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
 def test_serves_https_with_the_configured_certificate(tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(

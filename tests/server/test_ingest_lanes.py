@@ -4,8 +4,7 @@ and routine messages are stored in batches, not one commit each."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
 
@@ -18,36 +17,37 @@ DEADLINE_S = 5.0
 
 
 class BlockedStore:
-    """A stand-in handler whose routine writes hang until released (a slow disk)."""
+    """A stand-in handler whose routine writes hang until released (a slow disk); tests wait
+    on its condition, woken by every write."""
 
     def __init__(self) -> None:
         self.release = threading.Event()
         self.alarms: list[bytes] = []
         self.batches: list[int] = []
+        self._changed = threading.Condition()
 
     def handle(self, topic: str, payload: bytes) -> Outgoing:
-        self.alarms.append(payload)
+        with self._changed:
+            self.alarms.append(payload)
+            self._changed.notify_all()
         return Outgoing()
 
     def handle_many(self, batch: Sequence[tuple[str, bytes]]) -> Outgoing:
         assert self.release.wait(DEADLINE_S)
-        self.batches.append(len(batch))
+        with self._changed:
+            self.batches.append(len(batch))
+            self._changed.notify_all()
         return Outgoing()
+
+    def until(self, condition: Callable[[], bool]) -> bool:
+        with self._changed:
+            return self._changed.wait_for(condition, DEADLINE_S)
 
 
 def message(channel: str, payload: bytes) -> mqtt.MQTTMessage:
     msg = mqtt.MQTTMessage(topic=f"eldercare/v1/gw-1/up/{channel}".encode())
     msg.payload = payload
     return msg
-
-
-def until(condition: object, timeout: float = DEADLINE_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return True
-        time.sleep(0.005)  # polling a condition with a deadline, not waiting for time to pass
-    return False
 
 
 def test_an_alarm_overtakes_a_routine_backlog_which_is_then_stored_in_batches() -> None:
@@ -58,10 +58,10 @@ def test_an_alarm_overtakes_a_routine_backlog_which_is_then_stored_in_batches() 
         for i in range(1200):
             link._on_message(None, None, message("status", b"%d" % i))  # type: ignore[arg-type]
         link._on_message(None, None, message("alarm", b"help"))  # type: ignore[arg-type]
-        assert until(lambda: store.alarms == [b"help"])  # while the routine lane is stuck
+        assert store.until(lambda: store.alarms == [b"help"])  # while the routine lane is stuck
         assert store.batches == []
         store.release.set()
-        assert until(lambda: sum(store.batches) == 1200)
+        assert store.until(lambda: sum(store.batches) == 1200)
         assert max(store.batches) <= ROUTINE_BATCH
         assert len(store.batches) < 1200 // 10  # batched, not one commit per message
     finally:

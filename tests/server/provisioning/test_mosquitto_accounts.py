@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from server.provisioning import BrokerAccountError
 from server.provisioning.accounts import MosquittoPasswordFile, signal_pid_file
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd not installed"
-)
 
 
 class Reloads:
