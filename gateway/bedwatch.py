@@ -10,7 +10,7 @@ minute; alarms (an apnoea-like pause, rates outside the resident's limits) are h
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from edge.events import SignalReceived
 from gateway.detect.vitals import (
@@ -32,7 +32,6 @@ class Bed:
     state: VitalsState
     next_t: float  # device time the next block must start at
     reported_at: float | None = None
-    readings: list[VitalsReading] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

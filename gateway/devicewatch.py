@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.devices import REGISTRY
-from edge.devices.kinds import battery_capability
+from edge.devices.capabilities import Battery
 from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, HazardReported
 from edge.zigbee2mqtt.bridge import BRIDGE_DEVICE as BRIDGE
 from gateway.supervision import DeviceState, DeviceSupervisor
@@ -112,5 +112,5 @@ class DeviceWatch:
 def _low_percent(kind: str) -> int:
     if kind not in REGISTRY:
         return DEFAULT_LOW_PERCENT
-    battery = battery_capability(REGISTRY.get(kind))
+    battery = REGISTRY.get(kind).capability(Battery)
     return battery.low_percent if battery is not None else DEFAULT_LOW_PERCENT

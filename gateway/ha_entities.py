@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.devices import REGISTRY
-from edge.devices.kinds import battery_capability
+from edge.devices.capabilities import Battery
 from edge.events import DeviceRef
 from protocol import AlarmKind
 
@@ -280,7 +280,7 @@ def device_entities(
         )
     ]
     kind = REGISTRY.get(device.device_kind) if device.device_kind in REGISTRY else None
-    if device.transport == "serial" and kind is not None and battery_capability(kind):
+    if device.transport == "serial" and kind is not None and kind.capability(Battery):
         device_up = _available_while(state_topic) | {
             "value_template": "{{ 'offline' if value_json.state == 'offline' else 'online' }}"
         }

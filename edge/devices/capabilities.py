@@ -61,21 +61,16 @@ def _boolean(state: Mapping[str, Any], key: str) -> bool | list[Decoded]:
 class Capability:
     """One piece of a device kind.
 
-    ``z2m_fields`` are the Zigbee2MQTT state keys it reads; ``serial_frames`` the serial frame
-    types that carry it. A capability with neither is transport-neutral (e.g. a heartbeat).
+    ``serial_frames`` are the serial frame types that carry it; ``decode_z2m`` reads its part of
+    a Zigbee2MQTT state.
     """
 
     name: ClassVar[str] = "capability"
-    z2m_fields: ClassVar[tuple[str, ...]] = ()
     serial_frames: ClassVar[tuple[FrameType, ...]] = ()
 
     def label(self) -> str:
         """How the piece is listed (``python -m edge.devices``)."""
         return self.name
-
-    def z2m_keys(self) -> tuple[str, ...]:
-        """The Zigbee2MQTT state keys this piece reads."""
-        return self.z2m_fields
 
     def decode_z2m(self, device: DeviceRef, state: Mapping[str, Any], now: float) -> list[Decoded]:
         """Events from one Zigbee2MQTT state message (empty if none of its fields is there)."""
@@ -88,7 +83,6 @@ class Battery(Capability):
     which the gateway raises a low-battery alarm even if the device sets no flag."""
 
     name: ClassVar[str] = "battery"
-    z2m_fields: ClassVar[tuple[str, ...]] = ("battery", "battery_low")
     serial_frames: ClassVar[tuple[FrameType, ...]] = (FrameType.HEARTBEAT,)
     low_percent: int = 15
 
@@ -115,7 +109,6 @@ class Keys(Capability):
     values in ``actions`` are presses of the mapped key and every other string is nothing."""
 
     name: ClassVar[str] = "key"
-    z2m_fields: ClassVar[tuple[str, ...]] = ("action",)
     serial_frames: ClassVar[tuple[FrameType, ...]] = (FrameType.KEY_PRESS,)
     keys: tuple[Key, ...] = (Key.EMERGENCY,)
     actions: Mapping[str, Key] = field(default_factory=lambda: {"emergency": Key.EMERGENCY})
@@ -147,9 +140,6 @@ class BinarySensor(Capability):
     def label(self) -> str:
         return self.field_name
 
-    def z2m_keys(self) -> tuple[str, ...]:
-        return (self.field_name,)
-
     def decode_z2m(self, device: DeviceRef, state: Mapping[str, Any], now: float) -> list[Decoded]:
         value = _boolean(state, self.field_name)
         if not isinstance(value, bool):
@@ -172,7 +162,6 @@ class Switch(Capability):
     """An appliance behind a smart plug: ``state`` ON / OFF."""
 
     name: ClassVar[str] = "switch"
-    z2m_fields: ClassVar[tuple[str, ...]] = ("state",)
     kind: str = "appliance"
 
     def decode_z2m(self, device: DeviceRef, state: Mapping[str, Any], now: float) -> list[Decoded]:
@@ -194,7 +183,6 @@ class FallStatus(Capability):
     radar's next fall is news."""
 
     name: ClassVar[str] = "fall_status"
-    z2m_fields: ClassVar[tuple[str, ...]] = ("fall_down_status",)
 
     def decode_z2m(self, device: DeviceRef, state: Mapping[str, Any], now: float) -> list[Decoded]:
         status = state.get("fall_down_status")
@@ -222,9 +210,6 @@ class Hazard(Capability):
 
     def label(self) -> str:
         return f"alarm:{self.field_name}"
-
-    def z2m_keys(self) -> tuple[str, ...]:
-        return (self.field_name,)
 
     def decode_z2m(self, device: DeviceRef, state: Mapping[str, Any], now: float) -> list[Decoded]:
         value = _boolean(state, self.field_name)

@@ -5,15 +5,16 @@ hardware models that identify it, and recorded messages it must decode (its conf
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from edge.devices.capabilities import Battery, Capability, Decoded, Keys, Problem
+from edge.devices.capabilities import Capability, Decoded, Problem
 from edge.errors import PayloadError
 from edge.events import BatteryReported, DeviceRef, KeyPressed, Transport
 from edge.serial.payloads import FrameType
 
 TRANSPORTS: tuple[Transport, ...] = ("serial", "zigbee2mqtt")
+C = TypeVar("C", bound=Capability)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,6 @@ class DeviceKind:
     fingerprints: tuple[Fingerprint, ...] = ()
     examples: tuple[Example, ...] = ()
     notes: str = ""
-    _index: dict[type, Capability] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.heartbeat_s:
@@ -65,28 +65,20 @@ class DeviceKind:
         for print_ in self.fingerprints:
             if print_.transport not in self.heartbeat_s:
                 raise ValueError(f"{self.name}: fingerprint on a transport it does not have")
-        for capability in self.capabilities:
-            self._index.setdefault(type(capability), capability)
 
     @property
     def transports(self) -> tuple[Transport, ...]:
         return tuple(t for t in TRANSPORTS if t in self.heartbeat_s)
 
-    def has(self, capability: type[Capability]) -> bool:
-        return capability in self._index
-
-    def capability(self, capability: type[Capability]) -> Capability | None:
-        return self._index.get(capability)
+    def capability(self, piece: type[C]) -> C | None:
+        """The kind's piece of that type, if it has one."""
+        return next((c for c in self.capabilities if isinstance(c, piece)), None)
 
     @property
     def serial_frames(self) -> frozenset[FrameType]:
         """The frame types a device of this kind may send; anything else is refused."""
         frames = {f for c in self.capabilities for f in c.serial_frames}
         return frozenset(frames | {FrameType.HEARTBEAT})
-
-    @property
-    def z2m_keys(self) -> tuple[str, ...]:
-        return tuple(k for c in self.capabilities for k in c.z2m_keys())
 
     def decode_z2m(self, device: DeviceRef, state: Mapping[str, Any], now: float) -> list[Decoded]:
         """One Zigbee2MQTT state message as events, presses first.
@@ -127,22 +119,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def key_capability(kind: DeviceKind) -> Keys | None:
-    found = kind.capability(Keys)
-    return found if isinstance(found, Keys) else None
-
-
-def battery_capability(kind: DeviceKind) -> Battery | None:
-    found = kind.capability(Battery)
-    return found if isinstance(found, Battery) else None
-
-
 __all__ = [
     "TRANSPORTS",
     "DeviceKind",
     "Example",
     "Fingerprint",
     "Problem",
-    "battery_capability",
-    "key_capability",
 ]

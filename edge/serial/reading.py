@@ -51,7 +51,7 @@ def frame_events(kind: DeviceKind, device: DeviceRef, frame: Frame, now: float) 
     if isinstance(payload, KeyPress):
         key = _KEYS[payload.key]
         keys = kind.capability(Keys)
-        if not isinstance(keys, Keys) or key not in keys.keys:
+        if keys is None or key not in keys.keys:
             raise FrameError("unexpected_key", f"{kind.name} has no {key.value} key")
         return [
             KeyPressed(
@@ -66,13 +66,13 @@ def frame_events(kind: DeviceKind, device: DeviceRef, frame: Frame, now: float) 
         return [BatteryReported(device, now, payload.battery_percent, payload.battery_low)]
     if isinstance(payload, SampleBatch):
         samples = kind.capability(Samples)
-        if not isinstance(samples, Samples) or _SIGNALS.get(payload.sensor) != samples.signal:
+        if samples is None or _SIGNALS.get(payload.sensor) != samples.signal:
             raise FrameError("unexpected_sensor", f"{kind.name} has no {payload.sensor.name}")
         return [_samples(device, payload, now)]
     if isinstance(payload, SignalBlock):
         wanted = kind.capability(Signal)
         name = _ONE_CHANNEL[payload.signal]
-        if not isinstance(wanted, Signal) or wanted.signal != name:
+        if wanted is None or wanted.signal != name:
             raise FrameError("unexpected_sensor", f"{kind.name} has no {name} signal")
         values = tuple(v * MICRO for v in payload.values)
         t0_s = payload.t0_ms / 1000

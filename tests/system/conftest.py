@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from firmware_sim.fleet import Fleet, FleetConfig, gateway_ids
 from firmware_sim.ports import PtyPort
 from firmware_sim.serial_device import BedSensor, CallButton, Pendant
 from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
@@ -223,3 +224,13 @@ def serial_home(
         home.port.close()
     for home, _ in made:
         assert home.gateway.service.problems() == [], home.gateway.service.log_path
+
+
+def start_fleet(
+    broker: Broker, accounts: Accounts, homes: int, prefix: str, **config: Any
+) -> Fleet:
+    """``homes`` simulated gateways on ``broker``, each with its own account (the production
+    ACL confines a gateway to its own topics); ``config``: the rest of ``FleetConfig``."""
+    ids = gateway_ids(homes, prefix=prefix)
+    broker.add_accounts({gid: accounts.for_gateway(gid) for gid in ids})
+    return Fleet(FleetConfig(broker.host, broker.port, ids, accounts.for_gateway, **config)).start()

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from firmware_sim.fleet import Fleet, FleetConfig, HomeRates, gateway_ids
+from firmware_sim.fleet import HomeRates
 
 from onebox.net import wait_for
+from tests.system.conftest import start_fleet
 from tests.system.faultrig import (
     FaultCentre,
     FaultHome,
@@ -54,14 +55,8 @@ def test_alarms_under_a_telemetry_flood_arrive_once(
     _press_some(home, 5)
     idle = wait_delivered(centre, home)
 
-    ids = gateway_ids(HOMES, prefix="flood-")
-    centre.broker.add_accounts({gid: centre.accounts.for_gateway(gid) for gid in ids})
     rates = HomeRates(heartbeat_s=30, multiplier=FLOOD_MULTIPLIER, alarm_multiplier=0)
-    fleet = Fleet(
-        FleetConfig(
-            centre.broker.host, centre.broker.port, ids, centre.accounts.for_gateway, rates=rates
-        )
-    ).start()
+    fleet = start_fleet(centre.broker, centre.accounts, HOMES, "flood-", rates=rates)
     try:
         wait_for(lambda: fleet.connected() == HOMES, 30, "the flooding homes connected")
         wait_for(lambda: fleet.ledger.sent["telemetry"] > 500, 30, "the flood under way")

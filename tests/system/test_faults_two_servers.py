@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from firmware_sim.fleet import Fleet, FleetConfig, HomeRates, gateway_ids
+from firmware_sim.fleet import HomeRates
 from sqlalchemy import create_engine, text
 
 from onebox.broker import Broker
@@ -22,6 +22,7 @@ from onebox.net import wait_for
 from onebox.postgres import PostgresCluster
 from onebox.stack import Accounts, ServerProcess
 from protocol import AlarmKind
+from tests.system.conftest import start_fleet
 
 HOMES = 20
 PER_HOME = 20
@@ -56,19 +57,17 @@ def test_one_of_two_servers_killed_mid_ingest(
     pair: tuple[Broker, Accounts, list[ServerProcess]],
 ) -> None:
     broker, accounts, (doomed, survivor) = pair
-    ids = gateway_ids(HOMES, prefix="pair-")
-    broker.add_accounts({gid: accounts.for_gateway(gid) for gid in ids})
-    config = FleetConfig(
-        broker.host,
-        broker.port,
-        ids,
-        accounts.for_gateway,
+    fleet = start_fleet(
+        broker,
+        accounts,
+        HOMES,
+        "pair-",
         rates=HomeRates(heartbeat_s=5),
         resend_s=2.0,
         seed=6,
         generate=False,
     )
-    fleet = Fleet(config).start()
+    ids = fleet.config.gateway_ids
     try:
         wait_for(lambda: fleet.connected() == HOMES, 30, "every home connected")
         for _ in range(PER_HOME):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import itertools
 
-from firmware_sim.fleet import Fleet, FleetConfig, HomeRates, gateway_ids
+from firmware_sim.fleet import HomeRates
 
 from onebox.broker import Broker
 from onebox.net import wait_for
 from onebox.stack import Accounts
 from protocol import AlarmKind
-from tests.system.conftest import Centre
+from tests.system.conftest import Centre, start_fleet
 
 HOMES = 50
 KINDS = (AlarmKind.EMERGENCY_CALL, AlarmKind.SERVICE_REQUEST, AlarmKind.FALL)
@@ -20,18 +20,16 @@ KINDS = (AlarmKind.EMERGENCY_CALL, AlarmKind.SERVICE_REQUEST, AlarmKind.FALL)
 def test_fifty_homes_deliver_every_alarm_once(
     broker: Broker, accounts: Accounts, centre: Centre
 ) -> None:
-    ids = gateway_ids(HOMES, prefix=f"fleet-{centre.store[:2]}-")
-    broker.add_accounts({gid: accounts.for_gateway(gid) for gid in ids})
-    config = FleetConfig(
-        broker.host,
-        broker.port,
-        ids,
-        accounts.for_gateway,
+    fleet = start_fleet(
+        broker,
+        accounts,
+        HOMES,
+        f"fleet-{centre.store[:2]}-",
         rates=HomeRates(heartbeat_s=5),
         resend_s=2.0,
         seed=4,
     )
-    fleet = Fleet(config).start()
+    ids = fleet.config.gateway_ids
     try:
         wait_for(lambda: fleet.connected() == HOMES, 30, "every home connected")
         for gid, kind in itertools.product(ids, KINDS):

@@ -211,7 +211,7 @@ def test_serial_examples_decode_the_same_through_a_real_pty(
 def test_a_serial_kind_refuses_keys_and_sensors_it_does_not_have() -> None:
     pendant = catalogue.FALL_PENDANT
     keys = pendant.capability(Keys)
-    assert isinstance(keys, Keys)
+    assert keys is not None
     assert [k.value for k in keys.keys] == ["emergency", "service"]
     family = Example("serial", (Frame(0x10, 0, b"").type, bytes.fromhex("0300000000")), ())
     assert decode_example(pendant, family) == [("error", "unexpected_key")]
