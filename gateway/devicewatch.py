@@ -8,11 +8,14 @@
 - Smoke, gas, water: an alarm when a hazard turns on; the device repeats the state with every
   report, so only the change counts.
 
-Pure: the caller passes events and times in and raises what comes back.
+Pure but for the monotonic clock silence is measured on (``supervision``): the caller passes
+events and wall-clock times in and raises what comes back.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +44,15 @@ class DeviceAlarm:
 
 
 class DeviceWatch:
-    def __init__(self, intervals_s: dict[str, float], now: float, *, misses: int = 2) -> None:
-        self.supervisor = DeviceSupervisor(intervals_s, now, misses=misses)
+    def __init__(
+        self,
+        intervals_s: dict[str, float],
+        now: float,
+        *,
+        misses: int = 2,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.supervisor = DeviceSupervisor(intervals_s, now, misses=misses, monotonic=monotonic)
         self._battery_low: set[str] = set()
         self._hazards: dict[tuple[str, str], bool] = {}
 

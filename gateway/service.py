@@ -105,6 +105,7 @@ class Gateway:
         outbox: Outbox,
         *,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         fall_cancel_window_s: float = 30.0,
         supervised_s: dict[str, float] | None = None,
         devices: dict[str, DeviceRef] | None = None,
@@ -122,7 +123,8 @@ class Gateway:
             clock=clock,
             prompt=self._prompt,
         )
-        self.watch = DeviceWatch(supervised_s or {}, clock())
+        # Silence is measured on the monotonic clock, so an NTP step cannot fake or hide it.
+        self.watch = DeviceWatch(supervised_s or {}, clock(), monotonic=monotonic)
         self.beds = BedWatch()
         self.supervisor = self.watch.supervisor
         self.devices = dict(devices or {})

@@ -45,7 +45,8 @@ def test_the_devices_own_low_flag_counts_even_without_a_level() -> None:
 
 
 def test_zigbee2mqtt_offline_is_believed_at_once_and_only_once() -> None:
-    watch = DeviceWatch({PIR.device_id: 3600.0}, 0.0)
+    clock = Clock(0.0)  # wall and monotonic alike here
+    watch = DeviceWatch({PIR.device_id: 3600.0}, 0.0, monotonic=clock)
     watch.heard(PIR.device_id, 10.0)
     alarm = watch.on_availability(AvailabilityChanged(PIR, 20.0, online=False))
     assert alarm is not None
@@ -58,8 +59,10 @@ def test_zigbee2mqtt_offline_is_believed_at_once_and_only_once() -> None:
     # Zigbee2MQTT's "online" (often a retained message) is not the device speaking.
     assert watch.on_availability(AvailabilityChanged(PIR, 40.0, online=True)) is None
     assert watch.state(PIR.device_id) is DeviceState.OFFLINE
+    clock.now = 50.0
     assert watch.heard(PIR.device_id, 50.0) is True  # a report from the device itself
-    assert watch.silent(50.0 + 2 * 3600.0 - 1, {PIR.device_id: PIR}) == []
+    clock.now = 50.0 + 2 * 3600.0 - 1
+    assert watch.silent(clock.now, {PIR.device_id: PIR}) == []
 
 
 def test_the_bridge_going_offline_is_one_alarm_and_its_return_clears_it() -> None:
@@ -74,11 +77,57 @@ def test_the_bridge_going_offline_is_one_alarm_and_its_return_clears_it() -> Non
 
 
 def test_silence_is_timed_from_the_kinds_interval() -> None:
-    watch = DeviceWatch({PIR.device_id: 3600.0}, 0.0)
+    clock = Clock(0.0)
+    watch = DeviceWatch({PIR.device_id: 3600.0}, 0.0, monotonic=clock)
+    clock.now = 100.0
     watch.heard(PIR.device_id, 100.0)
-    assert watch.silent(100.0 + 7200.0, {PIR.device_id: PIR}) == []
-    [alarm] = watch.silent(100.0 + 7200.5, {PIR.device_id: PIR})
+    clock.now = 100.0 + 7200.0
+    assert watch.silent(clock.now, {PIR.device_id: PIR}) == []
+    clock.now = 100.0 + 7200.5
+    [alarm] = watch.silent(clock.now, {PIR.device_id: PIR})
     assert (alarm.device, alarm.since, alarm.kind.value) == (PIR, 100.0, "device_silent")
+
+
+HOUR_S = 3600.0
+
+
+class SteppedClocks:
+    """A wall clock NTP may step, and the monotonic clock beside it that only runs on."""
+
+    def __init__(self) -> None:
+        self.wall = Clock(1_800_000_000.0)
+        self.monotonic = Clock(5_000.0)
+
+    def run(self, seconds: float) -> None:
+        self.wall.now += seconds
+        self.monotonic.now += seconds
+
+    def step_wall(self, seconds: float) -> None:
+        self.wall.now += seconds
+
+
+def test_a_wall_clock_step_forward_does_not_make_devices_silent() -> None:
+    clocks = SteppedClocks()
+    watch = DeviceWatch({PIR.device_id: 60.0}, clocks.wall.now, monotonic=clocks.monotonic)
+    watch.heard(PIR.device_id, clocks.wall.now)
+    clocks.run(30.0)
+    clocks.step_wall(HOUR_S)  # NTP corrects a gateway that booted an hour behind
+    assert watch.silent(clocks.wall.now, {PIR.device_id: PIR}) == []
+    assert watch.state(PIR.device_id) is DeviceState.OK
+
+
+def test_a_wall_clock_step_back_does_not_delay_a_silence_alarm() -> None:
+    clocks = SteppedClocks()
+    watch = DeviceWatch({PIR.device_id: 60.0}, clocks.wall.now, monotonic=clocks.monotonic)
+    heard_at = clocks.wall.now
+    watch.heard(PIR.device_id, heard_at)
+    clocks.run(30.0)
+    clocks.step_wall(-HOUR_S)
+    clocks.run(89.0)
+    assert watch.silent(clocks.wall.now, {PIR.device_id: PIR}) == []
+    clocks.run(1.5)  # two intervals after it was last heard, as the monotonic clock counts
+    [alarm] = watch.silent(clocks.wall.now, {PIR.device_id: PIR})
+    assert (alarm.kind.value, alarm.since) == ("device_silent", heard_at)  # wall time reported
 
 
 @pytest.mark.parametrize(("device", "hazard"), [(SMOKE, "smoke"), (LEAK, "water_leak")])

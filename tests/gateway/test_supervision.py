@@ -18,14 +18,21 @@ BUTTON = DeviceRef("call-button-1", "call_button", "serial")
 
 
 def test_states_and_transitions() -> None:
-    supervisor = DeviceSupervisor({"a": 10.0, "b": 10.0}, now=0.0)
+    clock = Clock(0.0)  # wall and monotonic alike here
+    supervisor = DeviceSupervisor({"a": 10.0, "b": 10.0}, now=0.0, monotonic=clock)
     assert supervisor.state("a") is DeviceState.UNKNOWN
+    clock.now = 5.0
     assert supervisor.heard("a", 5.0) is False
     assert supervisor.state("a") is DeviceState.OK
+    clock.now = 20.0
     assert supervisor.check(20.0) == []  # within two intervals of t=0 for b, of t=5 for a
+    clock.now = 20.5
     assert supervisor.check(20.5) == [("b", 0.0)]  # never heard: offline, counted from start
+    clock.now = 25.5
     assert supervisor.check(25.5) == [("a", 5.0)]
+    clock.now = 100.0
     assert supervisor.check(100.0) == []  # reported once, not on every check
+    clock.now = 101.0
     assert supervisor.heard("a", 101.0) is True  # back
     assert supervisor.state("a") is DeviceState.OK
     assert supervisor.heard("unsupervised", 1.0) is False
@@ -44,6 +51,7 @@ def gateway(tmp_path: Path) -> tuple[Gateway, Clock]:
         "home-1",
         Outbox(tmp_path / "o.sqlite3"),
         clock=clock,
+        monotonic=clock,  # no clock steps in these tests
         supervised_s={BUTTON.device_id: 30.0},
     )
     return gw, clock

@@ -116,10 +116,14 @@ def test_recorded_messages_decode_as_defined(kind: DeviceKind, example: Example)
 def test_silence_expires_after_two_of_the_kinds_intervals(kind: DeviceKind, transport: str) -> None:
     interval = kind.heartbeat_s[transport]  # type: ignore[index]
     device = DeviceRef("dev-1", kind.name, transport)  # type: ignore[arg-type]
-    watch = DeviceWatch({"dev-1": interval}, 0.0)
+    elapsed = [0.0]  # the monotonic clock silence is measured on
+    watch = DeviceWatch({"dev-1": interval}, 0.0, monotonic=lambda: elapsed[0])
+    elapsed[0] = 10.0
     watch.heard("dev-1", 10.0)
-    assert watch.silent(10.0 + 2 * interval, {"dev-1": device}) == []
-    [alarm] = watch.silent(10.0 + 2 * interval + 0.001, {"dev-1": device})
+    elapsed[0] = 10.0 + 2 * interval
+    assert watch.silent(elapsed[0], {"dev-1": device}) == []
+    elapsed[0] += 0.001
+    [alarm] = watch.silent(elapsed[0], {"dev-1": device})
     assert (alarm.device, alarm.since) == (device, 10.0)
     assert watch.heard("dev-1", 10.0 + 3 * interval) is True
 
