@@ -8,6 +8,9 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+PROBLEM_MARKERS = ("Traceback (most recent call last)", " ERROR ", " CRITICAL ")
+PROBLEM_CONTEXT_LINES = 12  # a problem line and the traceback frames after it
+
 
 class Service:
     def __init__(
@@ -67,8 +70,27 @@ class Service:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return []
-        markers = ("Traceback (most recent call last)", " ERROR ", " CRITICAL ")
-        return [line for line in text.splitlines() if any(m in line for m in markers)]
+        return [line for line in text.splitlines() if any(m in line for m in PROBLEM_MARKERS)]
+
+    def assert_clean(self) -> None:
+        """Fail with the problem lines and what follows each (a traceback's frames), not a path.
+
+        CI keeps only the test's output, so the failure message must carry the evidence.
+        """
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return
+        excerpts = [
+            "\n".join(lines[i : i + PROBLEM_CONTEXT_LINES])
+            for i, line in enumerate(lines)
+            if any(m in line for m in PROBLEM_MARKERS)
+        ]
+        if excerpts:
+            raise AssertionError(
+                f"{self.name} logged {len(excerpts)} problem(s) in {self.log_path}:\n"
+                + "\n---\n".join(excerpts[:5])
+            )
 
     def stop(self, timeout: float = 10.0) -> int | None:
         proc = self.proc

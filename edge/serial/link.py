@@ -8,6 +8,7 @@ become :mod:`edge.events`; undecodable ones are counted by reason and dropped.
 from __future__ import annotations
 
 import logging
+import termios
 import threading
 import time
 from collections import Counter
@@ -30,6 +31,11 @@ READ_TIMEOUT_S = 0.05  # an idle line for this long mid-frame abandons the parti
 MAX_BACKOFF_S = 5.0
 
 PortOpener = Callable[[str], Any]
+
+# What a port that vanishes mid-call raises. pyserial wraps most OS errors in SerialException,
+# but not termios calls: tcsetattr while opening, tcflush, and tcdrain in ``flush()`` raise
+# ``termios.error``, which is not an OSError. A cable pulled during a write hits exactly that.
+PORT_GONE = (serial.SerialException, OSError, termios.error)
 
 
 def open_port(url: str) -> Any:
@@ -93,7 +99,7 @@ class SerialLink:
             try:
                 port.write(frame.encode())
                 port.flush()
-            except (serial.SerialException, OSError) as err:
+            except PORT_GONE as err:
                 log.warning("write to %s failed: %s", self.url, err)
                 return False
             return True
@@ -103,7 +109,7 @@ class SerialLink:
         while not self._stop.is_set():
             try:
                 self._port = self._opener(self.url)
-            except (serial.SerialException, OSError, ValueError) as err:
+            except (*PORT_GONE, ValueError) as err:
                 log.debug("cannot open %s: %s", self.url, err)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
@@ -113,7 +119,7 @@ class SerialLink:
             self._announce(online=True)
             try:
                 self._read_until_gone()
-            except (serial.SerialException, OSError) as err:
+            except PORT_GONE as err:
                 log.warning("serial port %s went away: %s", self.url, err)
                 self.reconnects += 1
             finally:
@@ -157,5 +163,5 @@ class SerialLink:
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError) as err:
+            except PORT_GONE as err:
                 log.debug("closing %s: %s", self.url, err)

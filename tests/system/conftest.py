@@ -92,9 +92,7 @@ def centre(
     yield Centre(process, console, request.param)
     console.close()
     process.stop()
-    assert process.service.problems() == [], (
-        f"the server logged problems: {process.service.log_path}"
-    )
+    process.service.assert_clean()
 
 
 @pytest.fixture
@@ -163,9 +161,7 @@ def home(
         button.stop()
         gateway.stop()
         port.close()
-    assert gateway.service.problems() == [], (
-        f"the gateway logged problems: {gateway.service.log_path}"
-    )
+    gateway.service.assert_clean()
 
 
 def _sos_online(console: ConsoleClient, device_id: str) -> bool:
@@ -223,7 +219,7 @@ def serial_home(
         home.gateway.stop()
         home.port.close()
     for home, _ in made:
-        assert home.gateway.service.problems() == [], home.gateway.service.log_path
+        home.gateway.service.assert_clean()
 
 
 def start_fleet(

@@ -83,7 +83,7 @@ def fault_centre(workdir: Path, *, database_url: str | None = None) -> Iterator[
             centre._console.close()
         server.stop()
         broker.stop()
-    assert server.service.problems() == [], f"the server logged problems: {server.service.log_path}"
+    server.service.assert_clean()
 
 
 @dataclass
@@ -169,9 +169,7 @@ def fault_home(
         port.close()
         if partition is not None:
             partition.stop()
-    assert gateway.service.problems() == [], (
-        f"the gateway logged problems: {gateway.service.log_path}"
-    )
+    gateway.service.assert_clean()
 
 
 @dataclass(frozen=True)

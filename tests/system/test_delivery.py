@@ -48,8 +48,8 @@ def outage_rig(
         gateway.stop()
         server.stop()
         port.close()
-    assert gateway.service.problems() == []
-    assert server.service.problems() == []
+    gateway.service.assert_clean()
+    server.service.assert_clean()
 
 
 def test_alarm_raised_while_centre_is_down_arrives_once_when_it_is_back(

@@ -44,7 +44,7 @@ def server(
     process.start()
     yield process
     process.stop()
-    assert process.service.problems() == [], process.service.log_path
+    process.service.assert_clean()
 
 
 def _post(console: ConsoleClient, path: str, body: dict[str, Any]) -> Any:

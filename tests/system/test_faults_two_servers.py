@@ -50,7 +50,7 @@ def pair(
         for server in servers:
             server.stop()
         broker.stop()
-    assert servers[1].service.problems() == [], servers[1].service.log_path
+    servers[1].service.assert_clean()
 
 
 def test_one_of_two_servers_killed_mid_ingest(

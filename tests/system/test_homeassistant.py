@@ -118,7 +118,7 @@ def ha_gateway(
     for gateway in started:
         gateway.stop()
     for gateway in started:
-        assert gateway.service.problems() == [], gateway.service.log_path
+        gateway.service.assert_clean()
 
 
 def _config_topic(component: str, object_id: str) -> str:

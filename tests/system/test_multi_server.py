@@ -42,7 +42,7 @@ def two_servers(
         for server in servers:
             server.stop()
     for server in servers:
-        assert server.service.problems() == [], server.service.log_path
+        server.service.assert_clean()
 
 
 def test_each_console_sees_every_alarm_once_whichever_process_stored_it(

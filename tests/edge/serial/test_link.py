@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from firmware_sim.ports import PtyPort
 
 from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, Key, KeyPressed
 from edge.serial.framing import Frame, FrameReader
-from edge.serial.link import SerialLink
+from edge.serial.link import SerialLink, open_port
 from edge.serial.payloads import (
     Ack,
     AckStage,
@@ -224,3 +226,41 @@ def test_a_flooding_device_is_cut_off_but_its_presses_never_are(
 
 def batteries(recorder: EventRecorder) -> list[BatteryReported]:
     return [e for e in recorder.events if isinstance(e, BatteryReported)]
+
+
+class VanishingPort:
+    """A real pty port whose ``flush`` fails as a pulled cable makes tcdrain fail."""
+
+    def __init__(self, url: str) -> None:
+        self.inner = open_port(url)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def flush(self) -> None:
+        raise termios.error(5, "Input/output error")
+
+
+def test_a_port_that_vanishes_inside_termios_calls_is_a_lost_port_not_a_crash(
+    port: PtyPort, recorder: EventRecorder
+) -> None:
+    """pyserial lets ``termios.error`` (not an OSError) out of open and flush; both mean the
+    cable went, so the driver retries the open and reports a failed write, and keeps reading."""
+    attempts: list[str] = []
+
+    def opener(url: str) -> VanishingPort:
+        attempts.append(url)
+        if len(attempts) == 1:
+            raise termios.error(5, "Input/output error")  # tcsetattr while opening
+        return VanishingPort(url)
+
+    driver = SerialLink(DEVICE, str(port.link), recorder, clock=lambda: CLOCK, opener=opener)
+    driver.start()
+    try:
+        assert driver.connected.wait(DEADLINE_S), "the driver gave up after a termios error"
+        assert len(attempts) == 2
+        assert driver.send(Ack(1, AckStage.RECEIVED)) is False
+        port.write(press(3))
+        assert recorder.wait_until(lambda: len(recorder.presses()) == 1, DEADLINE_S)
+    finally:
+        driver.stop()
