@@ -172,4 +172,9 @@ class LoginFailure(Base):
 
 # The care and dispatch tables live in their own modules; importing them here registers every
 # table in Base.metadata whichever module is imported first (foreign keys name each other).
-from server.db import care_models, dispatch_models, provisioning_models  # noqa: E402, F401
+from server.db import (  # noqa: E402, F401
+    care_models,
+    dispatch_models,
+    notify_models,
+    provisioning_models,
+)

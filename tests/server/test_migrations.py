@@ -9,7 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from server.centre import Centre
 from server.db.engine import MIGRATIONS, make_engine
@@ -46,4 +46,24 @@ def test_alarms_from_before_the_lifecycle_keep_their_status(tmp_path: Path) -> N
             ("a" * 32, "open", "raised", 1),
             ("b" * 32, "acknowledged", "acknowledged", 1),
         ]
+    engine.dispose()
+
+
+def test_notification_tables_go_down_and_up_again(tmp_path: Path, store_url: str | None) -> None:
+    """0005 reverts cleanly to 0004 (its tables gone, the rest kept) and applies again."""
+    engine = make_engine(store_url or f"sqlite:///{tmp_path / 'notify.sqlite3'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    notify_tables = {"notification_channels", "notification_deliveries"}
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        assert notify_tables <= set(inspect(connection).get_table_names())
+        command.downgrade(config, "0004")
+        left = set(inspect(connection).get_table_names())
+        assert not notify_tables & left
+        assert {"alarms", "responders", "gateway_registrations"} <= left
+        command.upgrade(config, "head")
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert diff == []
     engine.dispose()
