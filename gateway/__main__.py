@@ -129,7 +129,7 @@ def main() -> int:
         homeassistant.start()
     if settings.metrics_port is not None:
         gateway.metrics = GatewayMetrics()
-        gateway.metrics.watch(gateway, bridge)
+        gateway.metrics.watch(gateway, bridge, backlog)
         gateway.metrics.serve(settings.metrics_host, settings.metrics_port)
     gateway.start()
     uplink.start()

@@ -1,9 +1,10 @@
 """Prometheus metrics of one gateway, served on a local port when ``GATEWAY_METRICS_PORT`` is set.
 
-What the gateway already knows (the outbox backlog, device states, refused frames and
-payloads) is read at scrape time; the one thing measured on the way is how long an alarm takes
-from being raised to the centre's receipt. Bound to 127.0.0.1 by default: the endpoint has no
-login, so it is for a local agent (node exporter style), not for the internet.
+What the gateway already knows (the outbox backlog, the telemetry kept on disk through an
+outage, device states, refused frames and payloads) is read at scrape time; the one thing
+measured on the way is how long an alarm takes from being raised to the centre's receipt.
+Bound to 127.0.0.1 by default: the endpoint has no login, so it is for a local agent (node
+exporter style), not for the internet.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gateway.supervision import DeviceState
 
 if TYPE_CHECKING:
     from edge.zigbee2mqtt.bridge import Zigbee2MqttBridge
+    from gateway.backlog import TelemetryBacklog
     from gateway.service import Gateway
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,15 @@ class GatewayMetrics:
         )
         self._clock = clock
 
-    def watch(self, gateway: Gateway, bridge: Zigbee2MqttBridge | None = None) -> None:
+    def watch(
+        self,
+        gateway: Gateway,
+        bridge: Zigbee2MqttBridge | None = None,
+        backlog: TelemetryBacklog | None = None,
+    ) -> None:
         self.registry.register(_GatewayCollector(gateway, bridge, self._clock))
+        if backlog is not None:
+            self.registry.register(_BacklogCollector(backlog))
 
     def serve(self, host: str, port: int) -> None:
         start_http_server(port, addr=host, registry=self.registry)
@@ -102,3 +111,34 @@ class _GatewayCollector(Collector):
             for reason, count in sorted(self._bridge.rejected.items()):
                 refused.add_metric(["zigbee2mqtt", reason], count)
         yield refused
+
+
+class _BacklogCollector(Collector):
+    """The telemetry kept on disk while the centre is out of reach: how full the quota is, and
+    how much was thinned (oldest first) to stay within it."""
+
+    def __init__(self, backlog: TelemetryBacklog) -> None:
+        self._backlog = backlog
+
+    def collect(self) -> Iterator[Metric]:
+        backlog = self._backlog
+        yield GaugeMetricFamily(
+            "eldercare_gateway_telemetry_backlog_messages",
+            "Telemetry and device events kept on disk for the centre.",
+            value=backlog.depth,
+        )
+        yield GaugeMetricFamily(
+            "eldercare_gateway_telemetry_backlog_bytes",
+            "Payload bytes of the telemetry kept on disk.",
+            value=backlog.size_bytes,
+        )
+        yield GaugeMetricFamily(
+            "eldercare_gateway_telemetry_backlog_quota_bytes",
+            "The disk quota of that telemetry (GATEWAY_TELEMETRY_QUOTA_BYTES).",
+            value=backlog.quota_bytes,
+        )
+        yield CounterMetricFamily(
+            "eldercare_gateway_telemetry_thinned",
+            "Telemetry dropped, oldest first, to stay within the quota (never alarms).",
+            value=backlog.thinned,
+        )

@@ -85,6 +85,26 @@ class _CentreCollector(Collector):
             "Alarms received again (a gateway resending after a lost receipt); stored once.",
             value=counts.get("duplicate_alarm", 0),
         )
+        yield from self._lanes()
+
+    def _lanes(self) -> Iterator[Metric]:
+        """The ingest lanes behind the MQTT thread (``server/ingest/broker.py``)."""
+        broker = self._centre.broker
+        if broker is None:
+            return
+        depth = GaugeMetricFamily(
+            "eldercare_ingest_queue_messages",
+            "Messages received from the broker and waiting for their ingest lane, by lane.",
+            labels=["lane"],
+        )
+        for lane, waiting in sorted(broker.backlog.items()):
+            depth.add_metric([lane], waiting)
+        yield depth
+        yield CounterMetricFamily(
+            "eldercare_ingest_routine_dropped",
+            "Routine messages dropped because their lane was full (resent or lossy anyway).",
+            value=broker.routine_dropped,
+        )
 
     def _telemetry(self) -> Iterator[Metric]:
         stats = self._centre.telemetry.stats()

@@ -11,6 +11,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from edge.events import BatteryReported, DeviceRef, Key, KeyPressed
+from gateway.backlog import TelemetryBacklog
 from gateway.metrics import GatewayMetrics
 from gateway.outbox import Outbox
 from gateway.service import Gateway
@@ -74,3 +75,27 @@ def test_served_on_a_local_port(tmp_path: Path) -> None:
     response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
     assert response.status_code == 200
     assert "eldercare_gateway_alarms_raised_total 0.0" in response.text
+
+
+def test_telemetry_backlog_fill_and_thinning(tmp_path: Path) -> None:
+    gateway = Gateway("gw-1", "home-1", Outbox(tmp_path / "o.sqlite3"))
+    backlog = TelemetryBacklog(tmp_path / "backlog.sqlite3", quota_bytes=250)
+    metrics = GatewayMetrics()
+    metrics.watch(gateway, backlog=backlog)
+    for _ in range(3):
+        backlog.keep("telemetry", b"x" * 100)  # the third pushes the first out
+
+    got = scrape(metrics)
+
+    assert got[("eldercare_gateway_telemetry_backlog_messages", ())] == 2
+    assert got[("eldercare_gateway_telemetry_backlog_bytes", ())] == 200
+    assert got[("eldercare_gateway_telemetry_backlog_quota_bytes", ())] == 250
+    assert got[("eldercare_gateway_telemetry_thinned_total", ())] == 1
+    backlog.close()
+
+
+def test_no_backlog_gauges_without_a_quota(tmp_path: Path) -> None:
+    gateway = Gateway("gw-1", "home-1", Outbox(tmp_path / "o.sqlite3"))
+    metrics = GatewayMetrics()
+    metrics.watch(gateway)
+    assert not [k for k in scrape(metrics) if "telemetry_backlog" in k[0]]

@@ -10,10 +10,13 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from protocol import encode
+from protocol.mqtt import BrokerEndpoint
 from server.core.config import ServerSettings
+from server.ingest.broker import BrokerLink
 from server.main import create_app
 from tests.factories import alarm_message
 from tests.server.test_api import PASSWORD, login
+from tests.server.test_ingest_lanes import message as uplink
 
 
 @pytest.fixture
@@ -56,3 +59,22 @@ def test_metrics_count_ingest_rejections_duplicates_and_open_alarms(client: Test
     assert got[("eldercare_store_up", ())] == 1
     assert got[("eldercare_telemetry_queue_points", ())] == 0
     assert ("eldercare_telemetry_batch_seconds_bucket", (("le", "+Inf"),)) in got
+
+
+def test_metrics_show_what_waits_in_each_ingest_lane(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A link whose lanes are not started: what it receives stays queued, as behind a slow store.
+    centre = client.app.state.centre  # type: ignore[attr-defined]
+    endpoint = BrokerEndpoint("127.0.0.1", 1, "server", "x")
+    link = BrokerLink(endpoint, "1", centre.handler, centre.hub)
+    monkeypatch.setattr(centre, "broker", link)
+    for i in range(3):
+        link._on_message(None, None, uplink("status", b"%d" % i))  # type: ignore[arg-type]
+    link._on_message(None, None, uplink("alarm", b"help"))  # type: ignore[arg-type]
+
+    got = samples(client.get("/api/metrics", headers=login(client)).text)
+
+    assert got[("eldercare_ingest_queue_messages", (("lane", "alarm"),))] == 1
+    assert got[("eldercare_ingest_queue_messages", (("lane", "routine"),))] == 3
+    assert got[("eldercare_ingest_routine_dropped_total", ())] == 0
