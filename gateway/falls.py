@@ -3,7 +3,8 @@ the resident's chance to say "I'm all right".
 
 A detection creates the fall alarm at once and commits it to the outbox *held* for the cancel
 window (default 30 s): durable from the first moment, so a gateway that crashes during the
-window still sends it afterwards; sent when the window closes unless the resident cancels it.
+window still sends it afterwards, and, restarted, reads the open holds back so the resident can
+still cancel; sent when the window closes unless the resident cancels it.
 Meanwhile the device buzzes a prompt. A key press on the device that detected the fall
 cancels it; for a radar, which has no key, a press on any of the home's call buttons does.
 A radar that reports ``fall`` (certain) ends the hold at once.
@@ -64,6 +65,28 @@ class FallFlow:
         self._clock_offset: dict[str, float] = {}  # gateway time minus device time
         self.held: dict[str, HeldFall] = {}  # by the id of the device that detected it
         self._radar_status: dict[str, str] = {}  # last none / maybe / fall per radar
+        self._restore_holds()
+
+    def _restore_holds(self) -> None:
+        """Take back the possible falls a previous run left held in the outbox.
+
+        The alarm itself is durable from its first moment (committed held): after a restart
+        the outbox sends it when its window ends, or at once if the window has passed, and
+        only once, since it is one row. What a restart loses is this run's memory that the
+        resident may still cancel it, so a press would be a new call instead of "I'm all
+        right"; that memory is rebuilt here from the outbox, the one durable record.
+        """
+        for item, until in self.outbox.holds(self._clock()):
+            if item.channel != Channel.ALARM.value or item.device_id is None:
+                continue
+            alarm = AlarmMessage.model_validate_json(item.payload)
+            origin = alarm.body.origin
+            transport = origin.transport
+            if alarm.body.kind is not AlarmKind.FALL or transport == "gateway":
+                continue
+            device = DeviceRef(item.device_id, origin.device_kind, transport)
+            self.held[item.device_id] = HeldFall(item.id, device, until)
+            log.info("possible fall %s from %s still held after a restart", item.id, item.device_id)
 
     def on_samples(self, batch: SamplesReceived) -> list[str]:
         """Run the wearer's detector; returns the ids of fall alarms raised (held)."""

@@ -199,6 +199,16 @@ class Outbox:
             self._observer.confirmed(message_id)
         return changed == 1
 
+    def holds(self, now: float) -> list[tuple[OutboxItem, float]]:
+        """Messages still held at ``now`` (a possible fall's cancel window is open), with the
+        end of each hold, in the order they were stored: what a restarted gateway must keep
+        cancellable. A hold that has ended is not listed; :meth:`due` sends it."""
+        sql = (
+            f"SELECT {_COLUMNS}, held_until FROM outbox WHERE {_PENDING}"  # noqa: S608
+            " AND held_until > ? ORDER BY rowid"
+        )
+        return [(OutboxItem(*row[:-1]), float(row[-1])) for row in self._read(sql, (now,))]
+
     def get(self, message_id: str) -> OutboxItem | None:
         rows = self._select("WHERE id = ?", (message_id,))
         return rows[0] if rows else None

@@ -95,14 +95,65 @@ def test_fall_is_held_for_the_window_then_sent_with_its_trace(rig: Any, clock: C
     assert max(float(np.linalg.norm(g)) for g in trace.g) > 3.0  # the impact is in it
 
 
+def restarted(tmp_path: Path, before: Gateway, clock: Clock) -> Gateway:
+    """The gateway process restarted on the same data directory, its devices linked again."""
+    before.outbox.close()
+    after = Gateway(
+        "gw-1",
+        "home-1",
+        Outbox(tmp_path / "outbox.sqlite3"),
+        clock=clock,
+        fall_cancel_window_s=WINDOW,
+    )
+    after.serial_links.update({WEARABLE.device_id: StubLink()})  # type: ignore[dict-item]
+    return after
+
+
 def test_held_fall_survives_a_gateway_restart(tmp_path: Path, rig: Any, clock: Clock) -> None:
     gateway, _ = rig
     wear(gateway, clock, trial("F01_SA01_R01"))
-    gateway.outbox.close()
-    reopened = Outbox(tmp_path / "outbox.sqlite3")
-    reopened.retry_all_now(clock.now)  # what a reconnect does: the hold must survive it
-    assert reopened.due(clock.now) == []
-    assert len(reopened.due(clock.now + WINDOW + 1)) == 1
+    [held] = gateway.falls.held.values()
+    clock.now += 5  # the gateway restarts inside the window
+    after = restarted(tmp_path, gateway, clock)
+    assert after.falls.held == {WEARABLE.device_id: held}  # still the resident's to cancel
+    after.outbox.retry_all_now(clock.now)  # what a reconnect does: the hold must survive it
+    assert alarms(after, held.until - 0.1) == []  # the window is not cut short ...
+    [fall] = after.outbox.due(held.until)  # ... nor made longer: it goes at its end
+    after.outbox.attempted(fall.id, held.until + 60)
+    after.outbox.confirm(fall.id, held.until + 1)
+    assert after.outbox.due(held.until + 3600) == []  # once, never twice
+    assert after.outbox.depth() == 0
+
+
+def test_press_after_a_restart_still_cancels_the_held_fall(
+    tmp_path: Path, rig: Any, clock: Clock
+) -> None:
+    gateway, _ = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    clock.now += 5
+    after = restarted(tmp_path, gateway, clock)
+    clock.now += 5
+    after.handle(KeyPressed(WEARABLE, Key.SERVICE, clock.now, clock.now, frame_seq=9))
+    later = alarms(after, clock.now + 3600)
+    assert [(m.type, m.body.kind) for m in later] == [("event", "fall_cancelled")]
+    assert Indicate(Pattern.OFF, Pattern.OFF, 0) in after.serial_links[WEARABLE.device_id].sent  # type: ignore[attr-defined]
+
+
+def test_held_fall_whose_window_ended_during_a_restart_goes_at_once(
+    tmp_path: Path, rig: Any, clock: Clock
+) -> None:
+    gateway, _ = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    clock.now += WINDOW + 60  # down for longer than the window
+    after = restarted(tmp_path, gateway, clock)
+    assert after.falls.held == {}
+    [fall] = alarms(after, clock.now)
+    assert isinstance(fall, AlarmMessage)
+    assert fall.body.kind == "fall"
+    # Too late to cancel: a press now is a call of its own, the fall still goes.
+    after.handle(KeyPressed(WEARABLE, Key.EMERGENCY, clock.now, clock.now, frame_seq=3))
+    kinds = sorted(m.body.kind for m in alarms(after, clock.now))
+    assert kinds == ["emergency_call", "fall"]
 
 
 def test_press_during_the_window_cancels_and_is_not_an_emergency(rig: Any, clock: Clock) -> None:
