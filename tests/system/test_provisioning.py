@@ -22,6 +22,7 @@ from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
 
 from onebox.broker import Broker, can_log_in
 from onebox.net import wait_for
+from onebox.postgres import PostgresCluster
 from onebox.stack import Accounts, GatewayProcess, ServerProcess
 
 PASSWORD = secrets.token_urlsafe(12)
@@ -49,11 +50,19 @@ class ProvisioningCentre:
         self.pid_file.write_text(f"{self.broker.service.proc.pid}\n")
 
 
-@pytest.fixture
-def centre(tmp_path: Path, accounts: Accounts) -> Iterator[ProvisioningCentre]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def centre(
+    request: pytest.FixtureRequest, tmp_path: Path, accounts: Accounts
+) -> Iterator[ProvisioningCentre]:
+    database_url = None
+    if request.param == "postgresql":
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        database_url = cluster.create_database(f"provisioning_{secrets.token_hex(4)}")
     broker = Broker(tmp_path / "centre-mosquitto", {"server": accounts.server}).start()
     pid_file = tmp_path / "mosquitto.pid"
-    server = ServerProcess(tmp_path, broker, accounts, admin_password=PASSWORD)
+    server = ServerProcess(
+        tmp_path, broker, accounts, database_url=database_url, admin_password=PASSWORD
+    )
     server.service.env |= {
         "SERVER_MOSQUITTO_PASSWORD_FILE": str(broker.workdir / "passwd"),
         "SERVER_MOSQUITTO_PID_FILE": str(pid_file),
@@ -69,6 +78,7 @@ def centre(tmp_path: Path, accounts: Accounts) -> Iterator[ProvisioningCentre]:
     made.api.close()
     server.stop()
     broker.stop()
+    server.service.assert_clean()
 
 
 def _call(api: httpx.Client, method: str, path: str, body: Any = None, code: int = 200) -> Any:
