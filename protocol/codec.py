@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictInt, TypeAdapter, ValidationError
 
 from protocol.errors import MessageRejected, RejectReason, TopicError
 from protocol.messages import SCHEMA_VERSION, DownlinkMessage, UplinkMessage
-from protocol.topics import Direction, parse_topic
+from protocol.topics import Direction, TopicName, parse_topic
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 
@@ -36,25 +37,25 @@ def decode_downlink(topic: str, payload: bytes) -> DownlinkMessage:
 
 def _decode(topic: str, payload: bytes, direction: Direction, adapter: TypeAdapter[Any]) -> Any:
     try:
-        name = parse_topic(topic)
+        name = _topic(topic)
     except TopicError as err:
         raise MessageRejected(RejectReason.UNKNOWN_TOPIC, str(err)) from err
     if name.channel.direction is not direction:
         raise MessageRejected(RejectReason.UNKNOWN_TOPIC, f"{topic!r} is not a {direction} topic")
-    raw = _json_object(payload)
-    version = raw.get("v")
-    # ``type`` check: in Python ``True == 1``, and a boolean is not a schema version.
-    if type(version) is not int or version != SCHEMA_VERSION:
+    if len(payload) > MAX_PAYLOAD_BYTES:
         raise MessageRejected(
-            RejectReason.UNSUPPORTED_VERSION,
-            f"schema version {version!r} is not supported (this receiver speaks {SCHEMA_VERSION})",
+            RejectReason.TOO_LARGE, f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"
         )
+    # One parse of the whole payload when it is good (ingest's hot path: telemetry above all),
+    # the version read first as the contract wants (§12). Only a refused payload is parsed
+    # again, to name the first rule it breaks (§11).
     try:
+        _Versioned.model_validate_json(payload, strict=True)
         # Strict JSON validation: "0" is not a priority and 0.0 not a sequence number; a
         # sender that gets types wrong should hear so, not have them quietly coerced.
         message = adapter.validate_json(payload, strict=True)
     except ValidationError as err:
-        raise MessageRejected(RejectReason.INVALID, _summarise(err)) from err
+        raise _why_refused(payload, adapter) from err
     if message.type != name.channel.value:
         raise MessageRejected(
             RejectReason.TOPIC_MISMATCH,
@@ -68,11 +69,40 @@ def _decode(topic: str, payload: bytes, direction: Direction, adapter: TypeAdapt
     return message
 
 
-def _json_object(payload: bytes) -> dict[str, Any]:
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise MessageRejected(
-            RejectReason.TOO_LARGE, f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"
+@lru_cache(maxsize=65_536)
+def _topic(topic: str) -> TopicName:
+    """`parse_topic`, remembered: a centre hears the same few topics per gateway all day.
+    Only parsed names are kept (a refused topic raises, and lru_cache keeps no exceptions)."""
+    return parse_topic(topic)
+
+
+class _Versioned(BaseModel):
+    """Only ``v``, as sent: the models' ``v`` (``Literal[1]``, defaulting to 1 for senders)
+    would take an absent ``v``, ``1.0`` or ``true``, which the contract refuses."""
+
+    model_config = ConfigDict(extra="ignore")
+    v: StrictInt
+
+
+def _why_refused(payload: bytes, adapter: TypeAdapter[Any]) -> MessageRejected:
+    """The first rule a refused payload breaks: UTF-8 JSON, an object, the version, the schema."""
+    raw = _json_object(payload)
+    version = raw.get("v")
+    # ``type`` check: in Python ``True == 1``, and a boolean is not a schema version.
+    if type(version) is not int or version != SCHEMA_VERSION:
+        return MessageRejected(
+            RejectReason.UNSUPPORTED_VERSION,
+            f"schema version {version!r} is not supported (this receiver speaks {SCHEMA_VERSION})",
         )
+    try:
+        adapter.validate_json(payload, strict=True)
+    except ValidationError as err:
+        return MessageRejected(RejectReason.INVALID, _summarise(err))
+    # Python's JSON reader took what pydantic's did not (a lone surrogate escape, say).
+    return MessageRejected(RejectReason.INVALID, "JSON this receiver cannot read")
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
     try:
         # Decode explicitly: json.loads(bytes) would also accept UTF-16 and UTF-32.
         raw = json.loads(payload.decode("utf-8"))
