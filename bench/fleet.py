@@ -26,18 +26,6 @@ from onebox.postgres import PostgresCluster
 from onebox.stack import Accounts, ServerProcess
 
 
-def _all_alarms(console: ConsoleClient) -> list[dict[str, object]]:
-    """Every alarm, all pages. Pages are by offset, newest first, so alarms arriving between
-    pages shift rows already read onto the next page: rows are kept by id (a press stored
-    twice has two ids and still shows as a duplicate)."""
-    found: dict[object, dict[str, object]] = {}
-    offset = 0
-    while page := console.alarms(limit=1000, offset=offset):
-        offset += len(page)
-        found.update((a["id"], a) for a in page)
-    return list(found.values())
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(prog="bench.fleet")
     parser.add_argument("--homes", type=int, default=2000)
@@ -93,7 +81,7 @@ def main() -> int:
         sent = {aid for aid, t in fleet.ledger.alarms.items()}
         at_centre = [
             a["id"]
-            for a in _all_alarms(console)
+            for a in console.every_alarm()
             if str(a["gateway_id"]).startswith("fleet-") and a["kind"] != "gateway_offline"
         ]
         print(

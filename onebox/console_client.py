@@ -32,6 +32,20 @@ class ConsoleClient:
         result: list[dict[str, Any]] = response.json()
         return result
 
+    def every_alarm(self, **params: Any) -> list[dict[str, Any]]:
+        """Every alarm, newest first, page by page along the cursor the server links as
+        ``rel="next"``: each alarm once even while new ones arrive (they are newer than the
+        cursor), which offset pages cannot promise."""
+        found: list[dict[str, Any]] = []
+        response = self.http.get("/api/alarms", params={"limit": 1000, **params})
+        while True:
+            response.raise_for_status()
+            found += response.json()
+            link = response.links.get("next")
+            if link is None:
+                return found
+            response = self.http.get(link["url"])
+
     def acknowledge(self, alarm_id: str) -> dict[str, Any]:
         response = self.http.post(f"/api/alarms/{alarm_id}/acknowledge")
         response.raise_for_status()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from protocol import AlarmMessage
@@ -56,10 +56,18 @@ def list_alarms(
     state: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    after: tuple[datetime, str] | None = None,
     scope: ColumnElement[bool] | None = None,
 ) -> list[Alarm]:
-    """Newest first; ``scope`` limits the listing to what the asker may see."""
+    """Newest first (received time, then id); ``after`` is the key of the last row already
+    read, so rows stored meanwhile, all newer, never shift the next page. ``scope`` limits the
+    listing to what the asker may see."""
     query = select(Alarm).order_by(Alarm.received_at.desc(), Alarm.id).limit(limit).offset(offset)
+    if after is not None:
+        at, key = after
+        query = query.where(
+            or_(Alarm.received_at < at, and_(Alarm.received_at == at, Alarm.id > key))
+        )
     if scope is not None:
         query = query.where(scope)
     if status is not None:

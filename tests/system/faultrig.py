@@ -52,18 +52,10 @@ class FaultCentre:
         return self._console
 
     def alarms(self, **filters: str) -> list[dict[str, Any]]:
-        """Every alarm at the centre (all pages), filtered on equal fields.
-
-        Pages are by offset, newest first, so an alarm arriving between two pages (the
-        flooding homes' wills, say) shifts the next page onto rows already read: rows are
-        kept by id. A true duplicate, one press stored twice, has two ids and still counts.
-        """
-        found: dict[str, dict[str, Any]] = {}
-        offset = 0
-        while page := self.console.alarms(limit=1000, offset=offset):
-            offset += len(page)
-            found.update((a["id"], a) for a in page)
-        return [a for a in found.values() if all(a.get(k) == v for k, v in filters.items())]
+        """Every alarm at the centre (all pages, along the cursor: each alarm once, however
+        many arrive meanwhile), filtered on equal fields."""
+        every = self.console.every_alarm()
+        return [a for a in every if all(a.get(k) == v for k, v in filters.items())]
 
 
 @contextmanager

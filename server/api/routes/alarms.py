@@ -6,12 +6,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from protocol import CommandBody, CommandKind, CommandMessage
 from server import NotFound
 from server.api.deps import CentreDep, SessionDep
-from server.api.pagination import Limit, Offset
+from server.api.pagination import Cursor, CursorText, Limit, Offset
 from server.api.permissions import HandleAlarms, ReadAlarms
 from server.api.schemas import AlarmDetail, AlarmPublic
 from server.api.scopes import AlarmId, ReadsAlarm, alarm_filter
@@ -23,8 +23,18 @@ log = logging.getLogger(__name__)
 __all__ = ["AlarmId", "router"]
 
 
-@router.get("")
+NEXT_PAGE = {
+    "Link": {
+        "description": '<the next page>; rel="next", when this page is full (cursor based)',
+        "schema": {"type": "string"},
+    }
+}
+
+
+@router.get("", responses={200: {"headers": NEXT_PAGE}})
 def list_alarms(
+    request: Request,
+    response: Response,
     session: SessionDep,
     user: ReadAlarms,
     status_: Annotated[
@@ -33,12 +43,33 @@ def list_alarms(
     state: AlarmState | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    after: CursorText = None,
 ) -> list[AlarmPublic]:
     """Newest first. ``status`` is the operator's view (open: no operator has taken it);
-    ``state`` the lifecycle. A responder or family account sees only its own alarms."""
+    ``state`` the lifecycle. A responder or family account sees only its own alarms.
+
+    A full page comes with a ``Link`` header naming the next page by cursor (``after``):
+    follow it to read every alarm once, even while new ones arrive (offset pages shift then).
+    ``offset`` still works, counted from the cursor when both are given."""
+    try:
+        start = Cursor.decode(after) if after is not None else None
+    except ValueError as err:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="after: not a cursor of this list"
+        ) from err
     alarms = crud.list_alarms(
-        session, status=status_, state=state, limit=limit, offset=offset, scope=alarm_filter(user)
+        session,
+        status=status_,
+        state=state,
+        limit=limit,
+        offset=offset,
+        after=(start.at, start.key) if start is not None else None,
+        scope=alarm_filter(user),
     )
+    if len(alarms) == limit:
+        last = Cursor(alarms[-1].received_at, alarms[-1].id).encode()
+        url = request.url.remove_query_params("offset").include_query_params(after=last)
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
     return [AlarmPublic.of(a) for a in alarms]
 
 
