@@ -14,17 +14,22 @@ import subprocess
 from pathlib import Path
 
 from onebox import REPO
+from onebox.certificates import ServerCertificate
 from onebox.net import free_port, port_open, wait_for
 from onebox.process import Service
-from protocol.mqtt import BrokerEndpoint, new_client
+from protocol.mqtt import BrokerEndpoint, BrokerTls, new_client
 
 
-def can_log_in(host: str, port: int, username: str, password: str) -> bool:
-    """One synchronous MQTT v5 connect: does the broker accept these credentials now?"""
-    client = new_client(f"probe-{username}", BrokerEndpoint(host, port, username, password))
+def can_log_in(
+    host: str, port: int, username: str, password: str, tls: BrokerTls | None = None
+) -> bool:
+    """One synchronous MQTT v5 connect: does the broker accept these credentials (and, with
+    ``tls``, does this client accept the broker's certificate) now?"""
+    endpoint = BrokerEndpoint(host, port, username, password, tls=tls)
+    client = new_client(f"probe-{username}", endpoint)
     try:
         reason = client.connect(host, port, keepalive=5)
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # ssl.SSLError (a certificate refused) is an OSError
         return False
     try:
         ok = reason == 0
@@ -39,7 +44,11 @@ HOME_ACL = REPO / "deploy" / "mosquitto" / "home" / "acl"
 
 
 class Broker:
-    """mosquitto with one account per name in ``accounts`` (username -> password)."""
+    """mosquitto with one account per name in ``accounts`` (username -> password).
+
+    With ``tls`` a second listener, on ``tls_port``, speaks MQTT over TLS with that
+    certificate; the plain one stays for the fixtures' own account checks.
+    """
 
     def __init__(
         self,
@@ -48,11 +57,14 @@ class Broker:
         *,
         acl: Path = CENTRE_ACL,
         port: int | None = None,
+        tls: ServerCertificate | None = None,
     ) -> None:
         self.acl = acl
         self.workdir = workdir
         self.accounts = dict(accounts)
         self.port = port or free_port()
+        self.tls = tls
+        self.tls_port = free_port() if tls is not None else None
         self.host = "127.0.0.1"
         self.service: Service | None = None
 
@@ -85,6 +97,13 @@ class Broker:
             "max_queued_messages 100000",
             "set_tcp_nodelay true",  # small alarm messages must not wait for Nagle
         ]
+        if self.tls is not None:
+            lines += [
+                f"listener {self.tls_port} 127.0.0.1",
+                f"cafile {self.tls.ca_file}",
+                f"certfile {self.tls.certfile}",
+                f"keyfile {self.tls.keyfile}",
+            ]
         if os.geteuid() == 0:
             lines.append("user root")  # otherwise it drops to 'mosquitto' and cannot persist
         conf = self.workdir / "mosquitto.conf"
@@ -108,7 +127,7 @@ class Broker:
     def _ready(self) -> bool:
         assert self.service is not None
         self.service.check_alive()
-        return port_open(self.port)
+        return port_open(self.port) and (self.tls_port is None or port_open(self.tls_port))
 
     def add_account(self, username: str, password: str) -> None:
         """Provision one more account on the running broker (``mosquitto_passwd``, SIGHUP)."""
