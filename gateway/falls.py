@@ -82,7 +82,11 @@ class FallFlow:
             alarm = AlarmMessage.model_validate_json(item.payload)
             origin = alarm.body.origin
             transport = origin.transport
-            if alarm.body.kind is not AlarmKind.FALL or transport == "gateway":
+            if (
+                alarm.body.kind is not AlarmKind.FALL
+                or transport == "gateway"
+                or transport == "cloud"
+            ):
                 continue
             device = DeviceRef(item.device_id, origin.device_kind, transport)
             self.held[item.device_id] = HeldFall(item.id, device, until)

@@ -100,7 +100,8 @@ DEFAULT_PRIORITY: dict[AlarmKind, int] = {
 class Origin(_Strict):
     """Where the alarm started on the home side, so the answer can go back to that device."""
 
-    transport: Literal["serial", "zigbee2mqtt", "gateway"]
+    # "cloud": a wearable connected to the centre directly, whose fall the centre detected.
+    transport: Literal["serial", "zigbee2mqtt", "gateway", "cloud"]
     device_kind: ShortText
     # Serial: the frame's sequence number; Zigbee2MQTT: absent (payloads carry none).
     frame_seq: int | None = Field(default=None, ge=0, le=0xFFFF)
@@ -121,6 +122,32 @@ class AccelTrace(_Strict):
 
     @model_validator(mode="after")
     def _same_length(self) -> AccelTrace:
+        if len(self.t_s) != len(self.g):
+            raise ValueError("t_s and g must have one entry per sample")
+        return self
+
+
+MAX_BATCH_SAMPLES = 2000  # 10 s at 200 Hz; a JSON batch this long stays far below 256 KiB
+MAX_BATCH_PRESSES = 16
+
+
+class SamplesBody(_Strict):
+    """A batch of a cloud wearable's accelerometer samples, for the centre's fall detector.
+
+    ``t_s`` is the wearable's own clock in seconds (uptime will do), increasing within and
+    across batches; spacing may be irregular, 20 to 200 Hz. ``g`` the three axes in g, in the
+    device's own orientation. ``presses_s``: device times of key presses since the previous
+    batch ("I'm all right" while a possible fall is held). ``home_id`` as the device was set
+    up; the centre's own mapping of the wearable to a home wins, as for a gateway.
+    """
+
+    home_id: ShortText
+    t_s: list[float] = Field(min_length=1, max_length=MAX_BATCH_SAMPLES)
+    g: list[tuple[float, float, float]] = Field(min_length=1, max_length=MAX_BATCH_SAMPLES)
+    presses_s: list[float] = Field(default_factory=list, max_length=MAX_BATCH_PRESSES)
+
+    @model_validator(mode="after")
+    def _one_time_per_sample(self) -> SamplesBody:
         if len(self.t_s) != len(self.g):
             raise ValueError("t_s and g must have one entry per sample")
         return self
@@ -224,6 +251,13 @@ class CommandMessage(_Envelope):
     body: CommandBody
 
 
+class SamplesMessage(_Envelope):
+    """From a cloud wearable, which is its own gateway: ``gateway_id`` is its broker account."""
+
+    type: Literal["samples"] = "samples"
+    body: SamplesBody
+
+
 class HomeConfigMessage(_Envelope):
     """The home's whole configuration from the centre (retained); see protocol.home_config."""
 
@@ -232,7 +266,8 @@ class HomeConfigMessage(_Envelope):
 
 
 UplinkMessage = Annotated[
-    AlarmMessage | EventMessage | TelemetryMessage | StatusMessage, Field(discriminator="type")
+    AlarmMessage | EventMessage | TelemetryMessage | StatusMessage | SamplesMessage,
+    Field(discriminator="type"),
 ]
 DownlinkMessage = Annotated[
     ReceiptMessage | CommandMessage | HomeConfigMessage, Field(discriminator="type")

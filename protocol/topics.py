@@ -30,6 +30,7 @@ class Channel(StrEnum):
     RECEIPT = "receipt"
     COMMAND = "command"
     CONFIG = "config"  # the home's configuration, retained
+    SAMPLES = "samples"  # a cloud wearable's accelerometer, for the centre's fall detector
 
     @property
     def direction(self) -> Direction:

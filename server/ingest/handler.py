@@ -27,6 +27,7 @@ from protocol import (
     MessageRejected,
     ReceiptBody,
     ReceiptMessage,
+    SamplesMessage,
     StatusMessage,
     TelemetryMessage,
     decode_uplink,
@@ -85,6 +86,8 @@ class UplinkHandler:
         self.counts[message.type] += 1
         if isinstance(message, AlarmMessage):
             return self._alarm(message, now)
+        if isinstance(message, SamplesMessage):
+            return self._unrouted_samples(message)
         if isinstance(message, TelemetryMessage):
             # No SQL, no I/O: queued for the telemetry writer, so what follows (an alarm
             # perhaps) is not held up by it.
@@ -115,6 +118,8 @@ class UplinkHandler:
             self.counts[message.type] += 1
             if isinstance(message, AlarmMessage):
                 out.extend(self._alarm(message, now))
+            elif isinstance(message, SamplesMessage):
+                out.extend(self._unrouted_samples(message))
             elif isinstance(message, TelemetryMessage):
                 self._offer_telemetry(message)
             else:
@@ -194,6 +199,13 @@ class UplinkHandler:
         if ingest_alarm(session, message, now):
             log.warning("gateway %s went offline: alarm %s", gateway_id, message.id)
             self._announce_new(session, message.id, out)
+
+    def _unrouted_samples(self, message: SamplesMessage) -> Outgoing:
+        """Samples belong to the centre's fall detector (server/falls), which the broker link
+        hands them to; here they are only counted, never stored."""
+        self.counts["samples_unrouted"] += 1
+        log.warning("samples from %s reached the store's lane; not detected", message.gateway_id)
+        return Outgoing()
 
     def _offer_telemetry(self, message: TelemetryMessage) -> None:
         """Telemetry may be thinned under pressure, alarms never: count what was shed."""

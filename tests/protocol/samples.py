@@ -21,6 +21,8 @@ from protocol import (
     Origin,
     ReceiptBody,
     ReceiptMessage,
+    SamplesBody,
+    SamplesMessage,
     StatusBody,
     StatusMessage,
     TelemetryBody,
@@ -79,6 +81,16 @@ def sample_messages(gateway_id: str = GATEWAY_ID) -> dict[Channel, BaseModel]:
             body=CommandBody(kind=CommandKind.ALARM_HANDLED, alarm_id=ALARM_ID, operator="ann"),
         ),
         Channel.CONFIG: HomeConfigMessage(**envelope, body=sample_home_config()),
+        Channel.SAMPLES: SamplesMessage(
+            **envelope,
+            device_id="wearable-1",
+            body=SamplesBody(
+                home_id="home-42",
+                t_s=[1000.0, 1000.02],
+                g=[(0.01, -0.98, 0.1), (0.02, -1.01, 0.09)],
+                presses_s=[1000.01],
+            ),
+        ),
     }
 
 
