@@ -3,8 +3,8 @@
 Why the v1 API: it is the one API every InfluxDB generation serves. 1.x (Debian ships 1.6)
 has nothing else; 2.x and 3.x keep ``POST /write`` and ``POST /query`` as a compatibility
 layer. So the same store runs against whichever server a centre operates, and the tests run on
-a real 1.6 ``influxd``. Line protocol is built by ``influxdb_client.Point``
-(`TelemetryPoint.line_protocol`); we only send it with ``httpx``.
+a real 1.6 ``influxd``. Line protocol is ``influxdb_client.Point``'s, written in bulk with series
+keys remembered (`LineProtocolEncoder`); we only send it with ``httpx``.
 
 Credentials: a 1.x user and password go as HTTP basic auth; a 2.x/3.x token goes as
 ``Authorization: Token <token>``, which both accept on their v1 endpoints.
@@ -38,6 +38,7 @@ from server.telemetry import (
 from server.telemetry import influxql as iql
 from server.telemetry.charts import LatestValue, SeriesPoint, SeriesQuery, bucket_start
 from server.telemetry.influx_schema import RetentionPlan, ensure_schema, rollup_select
+from server.telemetry.line_protocol import LineProtocolEncoder
 from server.telemetry.point import FieldValue, TelemetryPoint, from_ns, to_ns
 
 # Statuses after which the same request may succeed later: the server is overloaded,
@@ -95,6 +96,7 @@ class InfluxTelemetryStore:
         # Serialises schema set-up; close() waits for it.
         self._lock = threading.Lock()
         self._closed = False
+        self._encoder = LineProtocolEncoder()
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -122,7 +124,7 @@ class InfluxTelemetryStore:
         """
         if not points:
             return
-        body = "\n".join(point.line_protocol() for point in points).encode()
+        body = self._encoder.encode(points)
         self._check_open()
         response = self._post_write(body)
         if response.status_code == 404 and "database not found" in _error_text(response):

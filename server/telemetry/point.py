@@ -48,8 +48,9 @@ class TelemetryPoint:
     time_ns: int
 
     def __post_init__(self) -> None:
-        names = [self.measurement, *self.tags, *self.tags.values(), *self.fields]
-        if any("\n" in name or "\r" in name for name in names):
+        # Checked on every point ingest makes, so as one string rather than name by name.
+        names = "".join((self.measurement, *self.tags, *self.tags.values(), *self.fields))
+        if "\n" in names or "\r" in names:
             raise ValueError(f"a line break in a name or tag of {self.measurement!r}")
         if not self.fields:
             raise ValueError(f"point for {self.measurement!r} has no fields; InfluxDB needs one")
