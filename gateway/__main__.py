@@ -94,6 +94,8 @@ def main() -> int:
         heartbeat_interval_s=home.heartbeat_interval_s,
         resend_interval_s=settings.resend_interval_s,
         backlog=backlog,
+        backup=settings.backup,
+        backup_after_s=settings.undelivered_after_s,
     )
     gateway.uplink = uplink
     if homeassistant is not None:
@@ -137,12 +139,19 @@ def main() -> int:
         link.start()
     if bridge:
         bridge.start()
+    if settings.test_short_timers:
+        logging.getLogger("gateway").warning(
+            "GATEWAY_TEST_SHORT_TIMERS is on: alarms count as undelivered after %.0f s;"
+            " for tests only",
+            settings.undelivered_after_s,
+        )
     logging.getLogger("gateway").info(
-        "gateway %s for home %s running: %d serial device(s), zigbee2mqtt %s",
+        "gateway %s for home %s running: %d serial device(s), zigbee2mqtt %s, backup centre %s",
         settings.id,
         settings.home_id,
         len(gateway.serial_links),
         "on" if bridge else "off",
+        "configured" if uplink.backup else "none",
     )
     stopping.wait()
     if bridge:

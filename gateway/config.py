@@ -16,11 +16,12 @@ from gateway.ha_entities import validate_prefix
 from protocol.errors import TopicError
 from protocol.home_config import known_zone
 from protocol.messages import DEVICE_ID_PATTERN
-from protocol.mqtt import BrokerEndpoint
+from protocol.mqtt import BrokerEndpoint, BrokerTls
 from protocol.topics import validate_gateway_id
 
 _DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 _D = TypeVar("_D")
+MIN_UNDELIVERED_AFTER_S = 60.0  # the floor outside tests (practice says at least 3 minutes)
 
 
 class SerialDevice(BaseModel):
@@ -59,6 +60,23 @@ class GatewaySettings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
     mqtt_password: SecretStr
+    # TLS to the centre's broker: the CA that signed its certificate (unset: the system's CAs)
+    # and an optional client certificate; the hostname is always checked.
+    mqtt_tls: bool = False
+    mqtt_ca_file: Path | None = None
+    mqtt_certfile: Path | None = None
+    mqtt_keyfile: Path | None = None
+    # A backup receiving centre: its own broker and account (the username defaults to the
+    # gateway id, which its ACL is keyed on). Unset host: no backup. Used while the centre has
+    # not confirmed an alarm for undelivered_after_s (gateway/backup.py).
+    backup_mqtt_host: str | None = None
+    backup_mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    backup_mqtt_username: str = ""
+    backup_mqtt_password: SecretStr = SecretStr("")
+    backup_mqtt_tls: bool = False
+    backup_mqtt_ca_file: Path | None = None
+    backup_mqtt_certfile: Path | None = None
+    backup_mqtt_keyfile: Path | None = None
     # device id -> port (a call button), or -> {"port": ..., "kind": ...}.
     serial_devices: dict[str, SerialDevice] = Field(default_factory=dict)
     z2m_enabled: bool = False
@@ -95,7 +113,9 @@ class GatewaySettings(BaseSettings):
     resend_interval_s: float = Field(default=10.0, ge=0.5, le=60)
     # Keep trying for at least 3 and at most 30 minutes, then act locally: an alarm the centre
     # has not confirmed for this long makes every serial device show "alarm not delivered".
-    undelivered_after_s: float = Field(default=180.0, ge=60, le=1800)
+    # Below 60 s only with test_short_timers (system tests cannot wait 3 minutes per case).
+    undelivered_after_s: float = Field(default=180.0, ge=1, le=1800)
+    test_short_timers: bool = False
     # Telemetry and device events kept on disk while the centre cannot be reached
     # (gateway/backlog.py); beyond this the oldest are dropped. Alarms never count here.
     # 0: none kept, dropped while disconnected.
@@ -153,6 +173,23 @@ class GatewaySettings(BaseSettings):
             raise ValueError(f"device ids used on serial and on Zigbee2MQTT: {sorted(both)}")
         return self
 
+    @model_validator(mode="after")
+    def _social_alarm_practice(self) -> GatewaySettings:
+        if self.undelivered_after_s < MIN_UNDELIVERED_AFTER_S and not self.test_short_timers:
+            raise ValueError(
+                "undelivered_after_s must be 60-1800 s (social-alarm practice: keep trying for"
+                " 3 to 30 minutes); shorter only with GATEWAY_TEST_SHORT_TIMERS for tests"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _client_certificate_pairs(self) -> GatewaySettings:
+        for prefix in ("mqtt", "backup_mqtt"):
+            cert, key = getattr(self, f"{prefix}_certfile"), getattr(self, f"{prefix}_keyfile")
+            if (cert is None) != (key is None):
+                raise ValueError(f"{prefix}_certfile and {prefix}_keyfile go together")
+        return self
+
     def devices(self) -> dict[str, DeviceRef]:
         """Every configured device, by id."""
         refs = {d: DeviceRef(d, c.kind, "serial") for d, c in self.serial_devices.items()}
@@ -172,7 +209,29 @@ class GatewaySettings(BaseSettings):
     @property
     def uplink(self) -> BrokerEndpoint:
         return BrokerEndpoint(
-            self.mqtt_host, self.mqtt_port, self.id, self.mqtt_password.get_secret_value()
+            self.mqtt_host,
+            self.mqtt_port,
+            self.id,
+            self.mqtt_password.get_secret_value(),
+            tls=_tls(self.mqtt_tls, self.mqtt_ca_file, self.mqtt_certfile, self.mqtt_keyfile),
+        )
+
+    @property
+    def backup(self) -> BrokerEndpoint | None:
+        """The backup centre's broker, if one is configured."""
+        if self.backup_mqtt_host is None:
+            return None
+        return BrokerEndpoint(
+            self.backup_mqtt_host,
+            self.backup_mqtt_port,
+            self.backup_mqtt_username or self.id,
+            self.backup_mqtt_password.get_secret_value(),
+            tls=_tls(
+                self.backup_mqtt_tls,
+                self.backup_mqtt_ca_file,
+                self.backup_mqtt_certfile,
+                self.backup_mqtt_keyfile,
+            ),
         )
 
     @property
@@ -183,3 +242,9 @@ class GatewaySettings(BaseSettings):
             self.z2m_username or self.id,
             self.z2m_password.get_secret_value() or self.mqtt_password.get_secret_value(),
         )
+
+
+def _tls(
+    enabled: bool, ca_file: Path | None, certfile: Path | None, keyfile: Path | None
+) -> BrokerTls | None:
+    return BrokerTls(ca_file, certfile, keyfile) if enabled else None

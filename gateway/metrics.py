@@ -111,6 +111,49 @@ class _GatewayCollector(Collector):
             for reason, count in sorted(self._bridge.rejected.items()):
                 refused.add_metric(["zigbee2mqtt", reason], count)
         yield refused
+        yield from _delivery_paths(gateway)
+
+
+def _delivery_paths(gateway: Gateway) -> Iterator[Metric]:
+    """Which centres the gateway reaches, whether the home was told to act locally."""
+    yield GaugeMetricFamily(
+        "eldercare_gateway_not_delivered",
+        "1 while the devices show NOT_DELIVERED (no centre confirms the alarms).",
+        value=int(gateway.not_delivered_since is not None),
+    )
+    if gateway.uplink is None:
+        return
+    links = gateway.uplink.links()
+    connected = GaugeMetricFamily(
+        "eldercare_gateway_centre_connected",
+        "1 while connected to the centre's (primary) or the backup centre's broker.",
+        labels=["centre"],
+    )
+    connected.add_metric(["primary"], int(links.connected))
+    if links.backup_configured:
+        connected.add_metric(["backup"], int(links.backup_connected))
+    yield connected
+    yield GaugeMetricFamily(
+        "eldercare_gateway_centre_refused",
+        "1 while the centre's broker refuses the gateway (credentials, ACL, ban).",
+        value=int(links.refusal is not None),
+    )
+    if links.backup_configured:
+        yield GaugeMetricFamily(
+            "eldercare_gateway_backup_in_use",
+            "1 while unconfirmed alarms also go to the backup centre.",
+            value=int(links.backup_in_use),
+        )
+        yield CounterMetricFamily(
+            "eldercare_gateway_backup_engagements",
+            "Times the backup centre was taken into use.",
+            value=links.backup_engagements,
+        )
+        yield CounterMetricFamily(
+            "eldercare_gateway_backup_receipts",
+            "Receipts from the backup centre (an alarm it confirmed; repeats included).",
+            value=links.backup_receipts,
+        )
 
 
 class _BacklogCollector(Collector):

@@ -40,7 +40,7 @@ from gateway.falls import FallFlow
 from gateway.homewatch import HomeWatch, local_seconds
 from gateway.metrics import GatewayMetrics
 from gateway.outbox import Outbox
-from gateway.uplink import Uplink
+from gateway.uplink import CentreLinks, Uplink
 from protocol import (
     AlarmBody,
     AlarmKind,
@@ -76,6 +76,9 @@ PRESS_TIME_TOLERANCE_S = 2.0
 KEEP_DELIVERED_S = 7 * 24 * 3600.0
 PRUNE_EVERY_S = 3600.0
 FAULT_REPORT_EVERY_S = 60.0
+# With a backup centre, how long it gets to confirm an overdue alarm before the home is told
+# to act locally: a telecare unit tries its second centre before it reports a failed call.
+BACKUP_CHANCE_S = 30.0
 # Traffic from the device itself (an open port or a broker's word is not).
 SIGNS_OF_LIFE = (
     KeyPressed,
@@ -234,29 +237,46 @@ class Gateway:
         log.critical("alarm %s raised: gateway fault %s (sent: %s)", alarm.id, reason, sent)
 
     def _check_delivery(self) -> None:
-        """The alternative action of social-alarm practice: when the oldest alarm has waited
-        for the centre's receipt for ``undelivered_after_s``, every serial device shows
-        NOT_DELIVERED (the resident, or whoever is with her, should phone for help), and the
-        gateway keeps trying. Once nothing waits any more, the devices are told it is over."""
+        """The alternative action of social-alarm practice: when no centre can have the
+        alarms, every serial device shows NOT_DELIVERED (the resident, or whoever is with her,
+        should phone for help) and the gateway keeps trying. Once nothing waits any more and
+        the path is sound, the devices are told it is over."""
         now = self._clock()
         if now - self._delivery_checked_at < 1.0:
             return  # a query of the outbox; once a second is plenty
         self._delivery_checked_at = now
         waiting = self.outbox.backlog().get(Channel.ALARM.value)
-        stuck = waiting is not None and now - waiting[1] >= self.undelivered_after_s
-        if stuck and self.not_delivered_since is None:
+        why = self._undeliverable(now, waiting)
+        if why is not None and self.not_delivered_since is None:
             self.not_delivered_since = now
-            count, oldest = waiting if waiting is not None else (0, now)
-            log.critical(
-                "%d alarm(s) not delivered for %.0f s: showing NOT_DELIVERED on the devices",
-                count,
-                now - oldest,
-            )
             self._indicate_all(Pattern.NOT_DELIVERED)
-        elif waiting is None and self.not_delivered_since is not None and not self._faulty(now):
+            log.log(why[0], "%s: showing NOT_DELIVERED on the devices", why[1])
+        elif why is None and waiting is None and self.not_delivered_since is not None:
             log.warning("the centre has every alarm again: NOT_DELIVERED ends")
             self.not_delivered_since = None
             self._indicate_all(Pattern.OFF)
+
+    def _undeliverable(
+        self, now: float, waiting: tuple[int, float] | None
+    ) -> tuple[int, str] | None:
+        """Why alarms cannot reach a centre now, with the log level that says it, or None.
+
+        An overdue alarm is news (an error); a store fault or a refusing broker has already
+        been logged where it happened, so here it is only the consequence (a warning)."""
+        if self._faulty(now):
+            return logging.WARNING, "the outbox cannot store alarms"
+        links = self.uplink.links() if self.uplink is not None else CentreLinks()
+        if links.refusal is not None and not links.backup_connected:
+            return logging.WARNING, f"the centre's broker refuses the gateway ({links.refusal})"
+        chance = BACKUP_CHANCE_S if links.backup_configured else 0.0
+        if waiting is not None and now - waiting[1] >= self.undelivered_after_s + chance:
+            count, oldest = waiting
+            centres = "the centre or its backup" if links.backup_configured else "the centre"
+            return (
+                logging.ERROR,
+                f"{count} alarm(s) not confirmed by {centres} for {now - oldest:.0f} s",
+            )
+        return None
 
     def _faulty(self, now: float) -> bool:
         return self._fault_at is not None and now - self._fault_at < FAULT_REPORT_EVERY_S

@@ -3,15 +3,22 @@
 The sender publishes due outbox messages with QoS 1 and schedules a resend; only the server's
 receipt (an application-level OK) takes a message out of the outbox. On every (re)connect all
 pending messages are due at once, oldest first.
+
+With a backup centre configured (:mod:`gateway.backup`), the sender also sends unconfirmed
+alarms there while the centre has left an alarm unconfirmed for ``backup_after_s`` or its
+broker refuses the gateway; the centre is tried all along, and once it confirms a message again
+the backup is let go.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -19,18 +26,26 @@ import paho.mqtt.client as mqtt
 
 from gateway import OutboxError
 from gateway.backlog import TelemetryBacklog
+from gateway.backup import BackupCentre
 from gateway.outbox import Outbox
 from protocol import (
     Channel,
     DownlinkMessage,
     GatewayTopics,
     MessageRejected,
+    ReceiptMessage,
     StatusBody,
     StatusMessage,
     decode_downlink,
     encode,
 )
-from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
+from protocol.mqtt import (
+    BrokerEndpoint,
+    connect_in_background,
+    is_definitive_refusal,
+    new_client,
+    stop,
+)
 
 log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our commands while we are away
@@ -38,6 +53,20 @@ SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our commands while we are a
 # alarm raised while the backlog drains waits behind this many messages, never the backlog.
 BACKLOG_WINDOW = 20
 BACKLOG_POLL_S = 0.05  # while draining: how soon to look for room in the window again
+ROUTE_CHECK_S = 1.0  # how often the outbox is asked whether the backup centre is needed
+
+
+@dataclass(frozen=True, slots=True)
+class CentreLinks:
+    """What the gateway can reach now: for the home's local signal and for the metrics."""
+
+    connected: bool = False
+    refusal: str | None = None  # the centre's broker refuses the gateway, and why
+    backup_configured: bool = False
+    backup_in_use: bool = False
+    backup_connected: bool = False
+    backup_engagements: int = 0
+    backup_receipts: int = 0
 
 
 class Uplink:
@@ -54,6 +83,8 @@ class Uplink:
         resend_interval_s: float,
         clock: Callable[[], float] = time.time,
         backlog: TelemetryBacklog | None = None,
+        backup: BrokerEndpoint | None = None,
+        backup_after_s: float = 180.0,
     ) -> None:
         self.gateway_id = endpoint.username
         self.topics = GatewayTopics(self.gateway_id)
@@ -80,6 +111,19 @@ class Uplink:
         self._backlog = backlog
         # Backlogged messages handed to paho, until their PUBACK; only the sender touches it.
         self._draining: list[mqtt.MQTTMessageInfo] = []
+        # Set while the centre's broker refuses the gateway for a reason no retry cures
+        # (credentials, ACL, ban); another failure's reason is only kept for the log.
+        self.refusal: str | None = None
+        self._failing: str | None = None  # one log line per episode of refused connects
+        self.backup: BackupCentre | None = None
+        if backup is not None:
+            self.backup = BackupCentre(
+                backup, self.gateway_id, on_downlink, on_ready=self._backup_ready
+            )
+        self._backup_after_s = backup_after_s
+        self._backup_since = 0.0
+        self._answered_at = -math.inf  # the centre's last receipt
+        self._routed_at = -math.inf
         self._client.will_set(
             self.topics.of(Channel.STATUS), encode(self._status("offline")), qos=1, retain=True
         )
@@ -98,6 +142,8 @@ class Uplink:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.backup is not None:
+            self.backup.release("the gateway stops")
         if self.connected.is_set():
             self._publish(Channel.STATUS, encode(self._status("offline")), retain=True)
         stop(self._client)
@@ -110,6 +156,18 @@ class Uplink:
     def heartbeat_interval_s(self, value: int) -> None:
         """A new pace from the centre: the next status announces it (after the current wait)."""
         self._heartbeat_s = value
+
+    def links(self) -> CentreLinks:
+        backup = self.backup
+        return CentreLinks(
+            connected=self.connected.is_set(),
+            refusal=self.refusal,
+            backup_configured=backup is not None,
+            backup_in_use=backup is not None and backup.engaged,
+            backup_connected=backup is not None and backup.connected.is_set(),
+            backup_engagements=0 if backup is None else backup.engagements,
+            backup_receipts=0 if backup is None else backup.receipts,
+        )
 
     def wake(self) -> None:
         """Something new is in the outbox: send it now rather than at the next tick."""
@@ -157,8 +215,11 @@ class Uplink:
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
-            log.error("centre broker refused the connection: %s", reason)
+            self._refused(reason)
             return
+        if self._failing is not None:
+            log.warning("the centre's broker accepts the gateway again (was: %s)", self._failing)
+            self._failing = self.refusal = None
         client.subscribe(self.topics.downlink_filter, qos=1)
         self.connected.set()
         try:
@@ -169,9 +230,33 @@ class Uplink:
         self._wake.set()
         log.info("connected to the centre as %s", self.gateway_id)
 
+    def _refused(self, reason: Any) -> None:
+        """A refused CONNACK; paho retries with back-off (1 s doubling to 10 s). Said once per
+        episode: a definitive refusal is an error someone must fix (the devices show
+        NOT_DELIVERED meanwhile, gateway/service.py); a busy or unavailable broker is an
+        outage like any other."""
+        definitive = is_definitive_refusal(reason)
+        if definitive:
+            self.refusal = str(reason)
+            self._wake.set()  # the backup, if any, is wanted now
+        if self._failing == str(reason):
+            log.debug("centre broker refused the connection again: %s", reason)
+            return
+        self._failing = str(reason)
+        if definitive:
+            log.error(
+                "the centre's broker refuses the gateway (%s): no alarm can reach the centre"
+                " until its account is fixed; retrying",
+                reason,
+            )
+        else:
+            log.warning("the centre's broker turned the gateway away (%s); retrying", reason)
+
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        # After a refused CONNACK paho reports a disconnect too: that was no connection.
+        if self.connected.is_set():
+            log.warning("disconnected from the centre: %s", reason)
         self.connected.clear()
-        log.warning("disconnected from the centre: %s", reason)
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
         # MQTT v5 PUBACK carries a reason: "not authorized" means the broker's ACL dropped
@@ -193,6 +278,10 @@ class Uplink:
         if message.gateway_id != self.gateway_id:
             self.rejected_downlink += 1
             return
+        if isinstance(message, ReceiptMessage):
+            self._answered_at = self._clock()
+            if self.backup is not None and self.backup.engaged:
+                self._wake.set()  # the centre answers again: the backup can be let go
         self._on_downlink(message)
 
     def _send_loop(self) -> None:
@@ -200,23 +289,76 @@ class Uplink:
             self._wake.clear()
             timeout = 1.0
             try:
-                if self.connected.is_set():
+                self._choose_centres()
+                backup_up = self.backup is not None and self.backup.connected.is_set()
+                if self.connected.is_set() or backup_up:
                     self._send_due()
+                # Disconnected, what is due stays due: waiting on it would spin. A reconnect
+                # wakes this loop, and the backup's resends need no finer pace than a second.
+                if self.connected.is_set():
                     if self._drain_backlog():
                         timeout = BACKLOG_POLL_S
-                next_due = self._outbox.next_due_at()
-                if next_due is not None:
-                    timeout = max(0.0, min(timeout, next_due - self._clock()))
+                    next_due = self._outbox.next_due_at()
+                    if next_due is not None:
+                        timeout = max(0.0, min(timeout, next_due - self._clock()))
             except OutboxError:
                 # Disk full, I/O error: say so and keep trying; the alarms are still on disk.
                 log.critical("outbox unreadable; alarms are waiting", exc_info=True)
             self._wake.wait(timeout)
 
-    def _send_due(self) -> None:
+    def _choose_centres(self) -> None:
+        """Open the backup link when the centre leaves an alarm unconfirmed for
+        ``backup_after_s`` or its broker refuses the gateway; close it once the centre
+        confirms anything again (any receipt: its server is storing again)."""
+        backup = self.backup
+        if backup is None:
+            return
         now = self._clock()
+        if backup.engaged:
+            if self._answered_at > self._backup_since:
+                backup.release("the centre confirms messages again")
+            return
+        if self.refusal is not None:
+            why = f"the centre's broker refuses the gateway ({self.refusal})"
+        elif now - self._routed_at >= ROUTE_CHECK_S:
+            self._routed_at = now
+            waiting = self._outbox.backlog().get(Channel.ALARM.value)
+            if waiting is None or now - waiting[1] < self._backup_after_s:
+                return
+            why = f"{waiting[0]} alarm(s) unconfirmed by the centre for {now - waiting[1]:.0f} s"
+        else:
+            return
+        self._backup_since = now
+        backup.engage(why)
+
+    def _backup_ready(self) -> None:
+        """The backup link is up: every pending alarm is due now (the oldest goes first)."""
+        try:
+            self._outbox.retry_all_now(self._clock())
+        except OutboxError:
+            log.critical("outbox unusable on connecting to the backup centre", exc_info=True)
+        self._wake.set()
+
+    def _send_due(self) -> None:
+        """Each due message to the centre, and each due alarm to the backup while it is in
+        use; a message neither took stays due (only the centre takes what is not an alarm)."""
+        now = self._clock()
+        primary = self.connected.is_set()
+        backup = self.backup if self.backup is not None and self.backup.engaged else None
         for item in self._outbox.due(now):
-            if not self._publish(Channel(item.channel), item.payload):
-                return  # the connection dropped; on_connect will make everything due again
+            sent = False
+            if primary:
+                # A failure means the connection dropped: on_connect makes everything due again.
+                primary = sent = self._publish(Channel(item.channel), item.payload)
+            if backup is not None and item.channel == Channel.ALARM.value:
+                if backup.publish_alarm(item.id, item.payload):
+                    sent = True
+                else:
+                    backup = None  # down: its on_connect makes every alarm due again
+            if not primary and backup is None:
+                return
+            if not sent:
+                continue
             if item.attempts and item.channel == Channel.ALARM.value:
                 log.info("alarm %s sent again (attempt %d)", item.id, item.attempts + 1)
             jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreading retries, not crypto

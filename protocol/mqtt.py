@@ -42,6 +42,26 @@ class BrokerEndpoint:
     tls: BrokerTls | None = None
 
 
+# CONNACK reason codes (MQTT v5, 3.2.2.2) that no retry will change: the broker will not have
+# this client until someone fixes its account, its ACL or its ban. The others (server busy,
+# unavailable, quota exceeded ...) pass, so they are outages, not refusals.
+DEFINITIVE_REFUSALS = frozenset(
+    {
+        0x84,  # unsupported protocol version
+        0x85,  # client identifier not valid
+        0x86,  # bad user name or password
+        0x87,  # not authorized
+        0x8A,  # banned
+        0x8C,  # bad authentication method
+    }
+)
+
+
+def is_definitive_refusal(reason: Any) -> bool:
+    """Whether a failed CONNACK's reason (paho's ``ReasonCode``) is one retrying cannot cure."""
+    return getattr(reason, "value", None) in DEFINITIVE_REFUSALS
+
+
 def new_client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
     """A paho MQTT v5 client with credentials and capped automatic reconnect delays."""
     client = mqtt.Client(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edge.serial.payloads import Ack, Indicate
+from gateway.uplink import CentreLinks
 from protocol import Channel
 
 
@@ -25,6 +26,10 @@ class StubLink:
 class StubUplink:
     wakes: int = 0
     published: list[tuple[Channel, bytes]] = field(default_factory=list)
+    centre_links: CentreLinks = field(default_factory=lambda: CentreLinks(connected=True))
+
+    def links(self) -> CentreLinks:
+        return self.centre_links
 
     def wake(self) -> None:
         self.wakes += 1

@@ -15,6 +15,7 @@ from gateway.backlog import TelemetryBacklog
 from gateway.metrics import GatewayMetrics
 from gateway.outbox import Outbox
 from gateway.service import Gateway
+from gateway.uplink import CentreLinks
 from onebox.net import free_port
 from protocol import ReceiptBody, ReceiptMessage
 from tests.gateway.stubs import Clock, StubUplink
@@ -99,3 +100,31 @@ def test_no_backlog_gauges_without_a_quota(tmp_path: Path) -> None:
     metrics = GatewayMetrics()
     metrics.watch(gateway)
     assert not [k for k in scrape(metrics) if "telemetry_backlog" in k[0]]
+
+
+def test_which_centres_are_reached_and_whether_the_home_was_told(tmp_path: Path) -> None:
+    gateway = Gateway("gw-1", "home-1", Outbox(tmp_path / "o.sqlite3"))
+    uplink = StubUplink()
+    gateway.uplink = uplink  # type: ignore[assignment]
+    metrics = GatewayMetrics()
+    metrics.watch(gateway)
+    got = scrape(metrics)
+    assert got[("eldercare_gateway_centre_connected", (("centre", "primary"),))] == 1
+    assert ("eldercare_gateway_backup_in_use", ()) not in got  # no backup configured
+
+    uplink.centre_links = CentreLinks(
+        refusal="Not authorized",
+        backup_configured=True,
+        backup_in_use=True,
+        backup_engagements=1,
+        backup_receipts=2,
+    )
+    gateway._check_delivery()  # refused, the backup not reached yet: the home is told
+    got = scrape(metrics)
+    assert got[("eldercare_gateway_centre_connected", (("centre", "primary"),))] == 0
+    assert got[("eldercare_gateway_centre_connected", (("centre", "backup"),))] == 0
+    assert got[("eldercare_gateway_centre_refused", ())] == 1
+    assert got[("eldercare_gateway_not_delivered", ())] == 1
+    assert got[("eldercare_gateway_backup_in_use", ())] == 1
+    assert got[("eldercare_gateway_backup_engagements_total", ())] == 1
+    assert got[("eldercare_gateway_backup_receipts_total", ())] == 2

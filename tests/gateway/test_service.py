@@ -14,7 +14,8 @@ from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, Key, Ke
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway import OutboxError
 from gateway.outbox import Outbox
-from gateway.service import Gateway
+from gateway.service import BACKUP_CHANCE_S, Gateway
+from gateway.uplink import CentreLinks
 from protocol import (
     AlarmMessage,
     Channel,
@@ -277,3 +278,45 @@ def test_an_outbox_that_cannot_store_is_a_technical_alarm_and_not_delivered_at_h
     assert faults[0].body.detail["reason"] == "outbox_write_failed"  # type: ignore[union-attr]
     assert Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0) in link.sent
     assert not any(isinstance(s, Ack) for s in link.sent)  # nothing stored, nothing confirmed
+
+
+def test_a_refusing_broker_shows_not_delivered_at_once_until_it_accepts_again(
+    rig: Any, clock: Clock
+) -> None:
+    gateway, link, uplink = rig
+    uplink.centre_links = CentreLinks(refusal="Not authorized")
+    gateway._check_delivery()
+    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]  # no alarm yet
+    clock.now += 60.0
+    gateway._check_delivery()
+    assert len(link.sent) == 1
+    uplink.centre_links = CentreLinks(connected=True)
+    clock.now += 1.0
+    gateway._check_delivery()
+    assert link.sent[-1] == Indicate(Pattern.OFF, Pattern.OFF, 0)
+
+
+def test_a_refusal_with_the_backup_centre_reachable_is_no_reason_to_alarm_the_home(
+    rig: Any,
+) -> None:
+    gateway, link, uplink = rig
+    uplink.centre_links = CentreLinks(
+        refusal="Not authorized", backup_configured=True, backup_in_use=True, backup_connected=True
+    )
+    gateway._check_delivery()
+    assert link.sent == []
+
+
+def test_with_a_backup_centre_the_home_is_told_only_after_the_backup_had_its_chance(
+    rig: Any, clock: Clock
+) -> None:
+    gateway, link, uplink = rig
+    uplink.centre_links = CentreLinks(backup_configured=True, backup_in_use=True)
+    gateway.handle(press(clock, seq=5))
+    link.sent.clear()
+    clock.now += gateway.undelivered_after_s + BACKUP_CHANCE_S - 1.0
+    gateway._check_delivery()
+    assert link.sent == []  # the backup centre is being tried
+    clock.now += 2.0
+    gateway._check_delivery()
+    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]
