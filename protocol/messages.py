@@ -74,6 +74,7 @@ class AlarmKind(StrEnum):
     WATER_LEAK = "water_leak"  # water on the floor: a slip hazard, a burst pipe
     VITAL_SIGNS = "vital_signs"  # in bed: a breathing pause, or rates outside the limits
     GATEWAY_FAULT = "gateway_fault"  # the gateway cannot store alarms (disk full, I/O error)
+    SERVER_FAULT = "server_fault"  # the centre could not store alarms for a while (its own)
 
 
 # Default priority 0 (most urgent) .. 9, as in SCAIP's optional priority.
@@ -91,6 +92,7 @@ DEFAULT_PRIORITY: dict[AlarmKind, int] = {
     AlarmKind.WATER_LEAK: 4,
     AlarmKind.GATEWAY_OFFLINE: 3,
     AlarmKind.GATEWAY_FAULT: 3,
+    AlarmKind.SERVER_FAULT: 3,
     AlarmKind.DEVICE_SILENT: 5,
     AlarmKind.SERVICE_REQUEST: 6,
     AlarmKind.LOW_BATTERY: 7,

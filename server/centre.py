@@ -28,6 +28,7 @@ from server.notify.setup import NotifyChannels
 from server.periodic import PeriodicJob
 from server.provisioning.accounts import BrokerAccounts, accounts_from_settings
 from server.provisioning.publisher import ConfigPublisher
+from server.store_health import StoreHealth
 from server.supervision import GatewayWatch
 from server.telemetry import TelemetryStore
 from server.telemetry.batching import BatchingWriter
@@ -51,22 +52,30 @@ class Centre:
         if self.engine.dialect.name == "postgresql":
             self.relay = PostgresLiveRelay(settings.sqlalchemy_url, self.sessions, self.hub)
         self.metrics = CentreMetrics()
+        # Database down, locked or full: one loud episode, shown to operators, then recorded.
+        self.store_health = StoreHealth(
+            settings.instance, self.sessions, self.hub, via_database=self.relay is not None
+        )
         self.handler = UplinkHandler(
             self.sessions,
             self.telemetry,
             notify_in_transaction=self.relay is not None,
             alarm_latency=self.metrics.alarm_latency,
         )
-        self.watch = GatewayWatch(self.sessions, self.announce)
+        self.watch = GatewayWatch(self.sessions, self.announce, self.store_health)
         self.broker: BrokerLink | None = None
         if settings.mqtt_enabled:
-            self.broker = BrokerLink(settings.broker, settings.instance, self.handler, self.hub)
+            self.broker = BrokerLink(
+                settings.broker, settings.instance, self.handler, self.hub, self.store_health
+            )
         self.notify = NotifyChannels(settings.public_url, self.broker)
         self.dispatch = DispatchEngine(
             self.sessions, self.announce, notifier or self.notify.notifier
         )
         self.desk = DispatchDesk(self.dispatch)
-        self.ticker = PeriodicJob("escalation", settings.dispatch_tick_s, self.dispatch.tick)
+        self.ticker = PeriodicJob(
+            "escalation", settings.dispatch_tick_s, self.dispatch.tick, self.store_health
+        )
         self.accounts: BrokerAccounts | None = accounts_from_settings(
             settings.mosquitto_password_file,
             settings.mosquitto_pid_file,
@@ -74,7 +83,9 @@ class Centre:
             settings.mosquitto_passwd_tool,
         )
         self.configs = ConfigPublisher(self.sessions, self.broker)
-        self.config_push = PeriodicJob("config-push", CONFIG_CATCH_UP_S, self.configs.catch_up)
+        self.config_push = PeriodicJob(
+            "config-push", CONFIG_CATCH_UP_S, self.configs.catch_up, self.store_health
+        )
         self.metrics.watch(self)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:

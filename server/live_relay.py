@@ -70,13 +70,19 @@ class PostgresLiveRelay:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        lost = False  # one line per loss, not one per reconnect attempt while PostgreSQL is down
         try:
             while not self._stop.is_set():
                 try:
                     self._listen()
                 except psycopg.Error as err:
+                    if self.listening.is_set() or not lost:
+                        # Consoles resync when it is back (see _listen), so nothing is missed.
+                        log.warning("live relay lost its PostgreSQL connection: %s", err)
+                    else:
+                        log.debug("live relay still cannot reach PostgreSQL: %s", err)
+                    lost = True
                     self.listening.clear()
-                    log.error("live relay lost its PostgreSQL connection: %s", err)
                     self._stop.wait(1.0)
         finally:
             self.listening.clear()  # health reports the relay down if this thread ever ends

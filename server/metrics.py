@@ -60,6 +60,7 @@ class _CentreCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._ingest()
+        yield from self._store_health()
         yield from self._telemetry()
         yield from self._store()
 
@@ -86,6 +87,19 @@ class _CentreCollector(Collector):
             value=counts.get("duplicate_alarm", 0),
         )
         yield from self._lanes()
+
+    def _store_health(self) -> Iterator[Metric]:
+        health = self._centre.store_health
+        yield GaugeMetricFamily(
+            "eldercare_store_failing",
+            "1 while the database refuses writes (down, locked, full): alarms wait at gateways.",
+            value=int(health.fault is not None),
+        )
+        yield CounterMetricFamily(
+            "eldercare_store_refused_writes",
+            "Writes the database refused because of a store fault, all episodes.",
+            value=health.refused,
+        )
 
     def _lanes(self) -> Iterator[Metric]:
         """The ingest lanes behind the MQTT thread (``server/ingest/broker.py``)."""

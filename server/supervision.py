@@ -23,6 +23,7 @@ from protocol.messages import DEFAULT_PRIORITY
 from server.crud.alarms import get_alarm, ingest_alarm
 from server.db.models import Alarm, Gateway
 from server.periodic import PeriodicJob
+from server.store_health import StoreHealth
 
 log = logging.getLogger(__name__)
 MISSES = 2
@@ -63,11 +64,17 @@ def raise_gateway_offline(
     return announce(session, "alarm.raised", get_alarm(session, message.id))
 
 
-def overdue(session: Session, now: datetime) -> list[Gateway]:
-    """Mark online gateways not heard for ``MISSES`` intervals offline; return those."""
+def overdue(session: Session, now: datetime, heard_from: datetime | None = None) -> list[Gateway]:
+    """Mark online gateways not heard for ``MISSES`` intervals offline; return those.
+
+    ``heard_from``: when the store last came back from a fault. Heartbeats that came while it
+    was down could not be recorded, so no gateway counts as silent before it has had its full
+    allowance since then (else an outage would end in a gateway_offline alarm for every home).
+    """
     silent = []
     for gateway in session.scalars(select(Gateway).where(Gateway.state == "online")):
-        if now - gateway.last_seen_at > timedelta(seconds=MISSES * gateway.heartbeat_interval_s):
+        last = gateway.last_seen_at if heard_from is None else max(gateway.last_seen_at, heard_from)
+        if now - last > timedelta(seconds=MISSES * gateway.heartbeat_interval_s):
             # Conditional: of several server processes checking, one makes the change.
             changed = session.execute(
                 update(Gateway)
@@ -86,17 +93,24 @@ def overdue(session: Session, now: datetime) -> list[Gateway]:
 class GatewayWatch:
     """Checks every few seconds for gateways whose heartbeats stopped."""
 
-    def __init__(self, sessions: sessionmaker[Session], announce: Announce) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], announce: Announce, store: StoreHealth | None = None
+    ) -> None:
         self._sessions = sessions
         self._announce = announce
-        self._periodic = PeriodicJob("gateway-watch", CHECK_EVERY_S, self.check)
+        self._store = store
+        self._periodic = PeriodicJob("gateway-watch", CHECK_EVERY_S, self.check, store)
         self.start = self._periodic.start
         self.stop = self._periodic.stop
 
     def check(self, now: datetime) -> int:
         raised = []
+        store = self._store
+        if store is not None and store.fault is not None:
+            return 0  # heartbeats are not being recorded: silence cannot be told apart
+        heard_from = None if store is None else store.recovered_at
         with self._sessions.begin() as session:
-            for gateway in overdue(session, now):
+            for gateway in overdue(session, now, heard_from):
                 after = raise_gateway_offline(session, gateway, now, self._announce)
                 if after is not None:
                     raised.append(after)

@@ -9,7 +9,9 @@ receipt each, as they come; and everything routine (statuses, events, telemetry)
 of up to ``ROUTINE_BATCH`` with one commit. An alarm never waits behind a heartbeat backlog.
 The MQTT thread only sorts messages into the lanes, so the broker connection keeps up even
 while the store is slow. A message acknowledged to the broker but not yet stored is not at
-risk: the gateway resends alarms and events until the application-level receipt.
+risk: the gateway resends alarms and events until the application-level receipt. A store
+that fails altogether (down, locked, full) is reported to :class:`StoreHealth`, loud once per
+episode rather than once per message.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, sto
 from protocol.topics import SHARED_UPLINK_FILTER, TopicName
 from server.ingest.handler import Outgoing, UplinkHandler
 from server.live import LiveHub
+from server.store_health import StoreHealth, is_store_fault
 
 log = logging.getLogger(__name__)
 # No persistent session. A stopped member of a shared subscription that keeps its session still
@@ -43,11 +46,17 @@ _Item = tuple[str, bytes] | None
 
 class BrokerLink:
     def __init__(
-        self, endpoint: BrokerEndpoint, instance: str, handler: UplinkHandler, hub: LiveHub
+        self,
+        endpoint: BrokerEndpoint,
+        instance: str,
+        handler: UplinkHandler,
+        hub: LiveHub,
+        store: StoreHealth | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._handler = handler
         self._hub = hub
+        self._store = store
         self.connected = threading.Event()
         self.handler_failures = 0
         self._client = new_client(f"server-{instance}", endpoint)
@@ -158,16 +167,21 @@ class BrokerLink:
     def _run(self, topic: str, work: Callable[[], Outgoing]) -> None:
         try:
             out = work()
-        except SQLAlchemyError:
+        except SQLAlchemyError as err:
             # No receipt goes out, so the gateway keeps the alarm and sends it again.
             self.handler_failures += 1
-            log.exception("store failed for a message on %s; the gateway will resend", topic)
+            if self._store is not None and is_store_fault(err):
+                self._store.failed(err, f"ingest of {topic}")  # loud once per episode
+            else:
+                log.exception("store failed for a message on %s; the gateway will resend", topic)
             return
         except Exception:
             # A lane's only thread: whatever one message does, it must live on.
             self.handler_failures += 1
             log.exception("ingest failed on a message on %s; no receipt sent", topic)
             return
+        if self._store is not None and out.committed:
+            self._store.answered()
         for reply_topic, payload in out.publish:
             self._client.publish(reply_topic, payload, qos=1)
         for event in out.live:

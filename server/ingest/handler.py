@@ -38,6 +38,7 @@ from server.crud.alarms import get_alarm, ingest_alarm
 from server.crud.ingest import record_event, record_rejected, record_status
 from server.db.models import Gateway
 from server.live_relay import announce_change
+from server.store_health import is_store_fault
 from server.supervision import gateway_offline_alarm
 from server.telemetry import Admission, TelemetryPoint, TelemetrySink
 
@@ -50,10 +51,12 @@ class Outgoing:
 
     publish: list[tuple[str, bytes]] = field(default_factory=list)
     live: list[dict[str, Any]] = field(default_factory=list)
+    committed: bool = False  # SQL took a write: the store works (telemetry alone says not)
 
     def extend(self, other: Outgoing) -> None:
         self.publish += other.publish
         self.live += other.live
+        self.committed |= other.committed
 
 
 StoredMessage = StatusMessage | EventMessage  # what a routine batch writes to SQL
@@ -93,7 +96,7 @@ class UplinkHandler:
             # perhaps) is not held up by it.
             self._offer_telemetry(message)
             return Outgoing()
-        out = Outgoing()
+        out = Outgoing(committed=True)
         with self._sessions.begin() as session:
             self._record(session, message, now, out)
         return out
@@ -126,19 +129,23 @@ class UplinkHandler:
                 stored.append(message)
         if not stored:
             return out
-        batch = Outgoing()
+        batch = Outgoing(committed=True)
         try:
             with self._sessions.begin() as session:
                 for message in stored:
                     self._record(session, message, now, batch)
-        except SQLAlchemyError:
+        except SQLAlchemyError as err:
+            if is_store_fault(err):
+                raise  # no message is to blame: the lane reports the store fault
             log.warning("a batch of %d messages failed; storing them one by one", len(stored))
-            batch = Outgoing()
+            batch = Outgoing(committed=True)
             for message in stored:
                 try:
                     with self._sessions.begin() as session:
                         self._record(session, message, now, batch)
-                except SQLAlchemyError:
+                except SQLAlchemyError as one:
+                    if is_store_fault(one):
+                        raise
                     log.exception("could not store %s %s", message.type, message.id)
         out.extend(batch)
         return out
@@ -159,7 +166,7 @@ class UplinkHandler:
             out.publish.append(_receipt(message.gateway_id, message.id, now))
 
     def _alarm(self, message: AlarmMessage, now: datetime) -> Outgoing:
-        out = Outgoing()
+        out = Outgoing(committed=True)
         with self._sessions.begin() as session:
             is_new = ingest_alarm(session, message, now)
             if is_new:
@@ -231,7 +238,9 @@ class UplinkHandler:
         try:
             with self._sessions.begin() as session:
                 record_rejected(session, topic, payload, err, now)
-        except SQLAlchemyError:
+        except SQLAlchemyError as failed:
+            if is_store_fault(failed):
+                raise  # the lane reports the store fault, once per episode
             log.exception("could not record the rejected payload from %s", topic)
 
 

@@ -54,3 +54,24 @@ def test_disconnect_all_ends_every_stream() -> None:
             return is_overflow(event) and hub.subscriber_count == 0
 
     assert asyncio.run(scenario())
+
+
+def test_a_held_condition_reaches_later_subscribers_until_released() -> None:
+    async def scenario() -> tuple[list[str], list[str], int]:
+        hub = LiveHub()
+        hub.bind(asyncio.get_running_loop())
+        async with hub.subscribe() as early:
+            hub.hold("store", {"type": "store.fault"})
+            seen_early = [(await asyncio.wait_for(early.get(), 5))["type"]]
+            async with hub.subscribe() as late:  # connects while the condition lasts
+                seen_late = [(await asyncio.wait_for(late.get(), 5))["type"]]
+                hub.release("store", {"type": "store.ok"})
+                seen_late.append((await asyncio.wait_for(late.get(), 5))["type"])
+            seen_early.append((await asyncio.wait_for(early.get(), 5))["type"])
+            async with hub.subscribe() as after:  # connects once it is over
+                return seen_early, seen_late, after.qsize()
+
+    early, late, after = asyncio.run(scenario())
+    assert early == ["store.fault", "store.ok"]
+    assert late == ["store.fault", "store.ok"]  # the condition first, then its end
+    assert after == 0  # released: a console connecting now hears nothing of it

@@ -20,9 +20,15 @@ Supervisor = Annotated[Operator, Depends(require_role("supervisor", "admin"))]
 
 @router.get("/health")
 def health(centre: CentreDep) -> dict[str, Any]:
+    """Answers without SQL, so it still speaks while the database does not. ``store`` is
+    ``failing`` from the first write the database refused to the next one it took: alarms are
+    then not stored (gateways keep resending them), and ``status`` is ``degraded``."""
     broker = centre.broker
+    fault = centre.store_health.fault
     return {
-        "status": "ok",
+        "status": "ok" if fault is None else "degraded",
+        "store": "up" if fault is None else "failing",
+        "store_fault": None if fault is None else fault.event(),
         "mqtt": "disabled" if broker is None else ("up" if broker.connected.is_set() else "down"),
         "live_subscribers": centre.hub.subscriber_count,
         "live_relay": "local"

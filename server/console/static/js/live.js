@@ -13,11 +13,13 @@ const EVENT_TYPES = [
 const RETRY_MS = 3000;
 
 export class LiveQueue {
-  // ``onChange(changedIds, newIds, type)`` after every change; ``onState("live"|...)``.
-  constructor(store, { onChange, onState }) {
+  // ``onChange(changedIds, newIds, type)`` after every change; ``onState("live"|...)``;
+  // ``onStoreFault(fault | null)`` while the centre's database is (not) storing alarms.
+  constructor(store, { onChange, onState, onStoreFault }) {
     this.store = store;
     this.onChange = onChange;
     this.onState = onState;
+    this.onStoreFault = onStoreFault;
     this.source = null;
     this.during = null;  // events that raced a reload
     this.loaded = false;  // the first load after login brings no "new alarm" cue
@@ -34,6 +36,8 @@ export class LiveQueue {
     source.onopen = () => {
       if (generation !== this.generation) return;
       this.onState("live");
+      // A fault still going on is sent again first thing on every stream.
+      this.onStoreFault(null);
       this.reload().catch((err) => console.error("reload failed", err));
     };
     source.onerror = () => {
@@ -49,6 +53,8 @@ export class LiveQueue {
     for (const type of EVENT_TYPES) {
       source.addEventListener(type, (event) => this.receive(type, JSON.parse(event.data).alarm));
     }
+    source.addEventListener("store.fault", (event) => this.onStoreFault(JSON.parse(event.data)));
+    source.addEventListener("store.ok", () => this.onStoreFault(null));
   }
 
   stop() {

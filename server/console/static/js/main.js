@@ -56,7 +56,17 @@ const live = new LiveQueue(store, {
     if (type !== "alarm.raised" && type !== "alarm.note") loadRecords().then(renderTab).catch(report);
   },
   onState: setConnection,
+  onStoreFault: showStoreFault,
 });
+
+// The centre's database refuses writes: alarms wait at the gateways until it is back.
+let storeFault = null;
+function showStoreFault(fault) {
+  storeFault = fault;
+  const banner = $("store-fault");
+  banner.hidden = fault === null;
+  banner.textContent = fault ? t("store.fault", { since: new Date(fault.since).toLocaleTimeString() }) : "";
+}
 
 function refresh(changed) {
   queue.render();
@@ -110,6 +120,7 @@ function showLogin() {
   live.reset();
   detail.close();
   setConnection("offline");
+  showStoreFault(null);
   $("login").hidden = false; $("workspace").hidden = true; $("logout").hidden = true;
   $("whoami").textContent = ""; $("open-label").textContent = "";
 }
@@ -173,6 +184,7 @@ setInterval(() => detail.tick(), 1000);
 onLanguageChange((lang) => {
   $("language").value = lang;
   setConnection(connection);
+  showStoreFault(storeFault);
   if ($("login-error").textContent) $("login-error").textContent = t("login.failed");
   if (user) {
     $("whoami").textContent = `${user.username} (${label("role", user.role)})`;

@@ -1,0 +1,211 @@
+"""Whether the centre's SQL store takes writes: a store fault is an episode, not a flood.
+
+When the database is down, locked or out of disk, ingest sends no receipt, so every gateway
+keeps its alarms and resends them: nothing is lost. But the operators must know that the
+centre is blind meanwhile, so the fault is made loud exactly once per episode:
+
+- one CRITICAL log line when it starts, one INFO line when it clears (never one per message);
+- a standing live event (``store.fault``) for every console, replayed to consoles that connect
+  during the episode, and ``store.ok`` when it is over;
+- ``/api/health`` and the metrics read :attr:`StoreHealth.fault`;
+- once the database takes writes again, the episode is stored as a ``server_fault`` technical
+  alarm (the centre's own account, gateway id ``server``, a name no gateway may have), so it is
+  in the alarm history and an operator acknowledges it.
+
+Every part of the server that writes (the ingest lanes, the periodic jobs, the live relay)
+reports here: :meth:`StoreHealth.failed` with what went wrong, :meth:`StoreHealth.answered`
+after SQL did its job. Only faults of the store itself count (connection refused or lost,
+locked, disk full, pool exhausted); a message the database refuses (a constraint, bad data)
+is that message's problem and is logged where it happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from protocol import AlarmBody, AlarmKind, AlarmMessage, Origin
+from protocol.messages import DEFAULT_PRIORITY
+from server.crud.alarms import get_alarm, ingest_alarm
+from server.live import LiveHub
+from server.live_relay import announce_change
+
+log = logging.getLogger(__name__)
+# The gateway id of the centre's own alarms: a reserved broker account, never a gateway.
+CENTRE_ID = "server"
+STANDING_KEY = "store"
+_IDS = uuid.UUID("0b7c6a52-3f0e-4f5d-9a47-5d2f4c3e8b11")
+_STORE_FAULTS = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+
+
+def is_store_fault(err: BaseException) -> bool:
+    """True if ``err`` says the store cannot be used at all, rather than that one statement
+    was refused: the episode is then the centre's, not the message's."""
+    if isinstance(err, _STORE_FAULTS):
+        return True
+    return isinstance(err, exc.DBAPIError) and err.connection_invalidated
+
+
+@dataclass(frozen=True)
+class StoreFault:
+    since: datetime
+    error: str  # the first error of the episode, one line
+    where: str  # which part of the server met it first
+
+    def event(self) -> dict[str, Any]:
+        return {
+            "type": "store.fault",
+            "since": self.since.isoformat(),
+            "error": self.error,
+            "where": self.where,
+        }
+
+
+@dataclass(frozen=True)
+class _Cleared:
+    fault: StoreFault
+    until: datetime
+    refused: int  # writes refused during the episode
+
+
+class StoreHealth:
+    def __init__(
+        self,
+        instance: str,
+        sessions: sessionmaker[Session],
+        hub: LiveHub,
+        *,
+        via_database: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._instance = instance
+        self._sessions = sessions
+        self._hub = hub
+        self._via_database = via_database
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._recording = threading.Lock()
+        self.fault: StoreFault | None = None
+        self.recovered_at: datetime | None = None  # when the last episode ended
+        self.refused = 0  # writes refused since start, all episodes
+        self._episode_refused = 0
+        self._unrecorded: list[_Cleared] = []  # over, not yet in SQL
+
+    def failed(self, err: BaseException, where: str) -> None:
+        """A write failed because of the store; the first one starts an episode."""
+        with self._lock:
+            self.refused += 1
+            self._episode_refused += 1
+            if self.fault is not None:
+                log.debug("store still failing (%s): %s", where, _one_line(err))
+                return
+            fault = StoreFault(self._now(), _one_line(err), where)
+            self.fault = fault
+            self._episode_refused = 1
+        log.critical(
+            "the database refuses writes (%s, first in %s): incoming alarms are NOT stored; "
+            "gateways keep them and resend until it is back",
+            fault.error,
+            where,
+        )
+        self._hub.hold(STANDING_KEY, fault.event())
+
+    def answered(self) -> None:
+        """SQL did its job: an episode in progress is over, and recorded as soon as it can be."""
+        if self.fault is None and not self._unrecorded:
+            return  # the common case, without taking a lock
+        with self._lock:
+            fault, self.fault = self.fault, None
+            if fault is not None:
+                cleared = _Cleared(fault, self._now(), self._episode_refused)
+                self._unrecorded.append(cleared)
+                self.recovered_at = cleared.until
+        if fault is not None:
+            log.info(
+                "the database takes writes again after %.0f s (%d writes refused meanwhile)",
+                (cleared.until - fault.since).total_seconds(),
+                cleared.refused,
+            )
+            self._hub.release(STANDING_KEY, {"type": "store.ok"})
+        self._record()
+
+    def _record(self) -> None:
+        """Store each episode that is over as a ``server_fault`` alarm; one thread at a time,
+        and an episode that cannot be stored yet is tried again on the next answer."""
+        if not self._recording.acquire(blocking=False):
+            return
+        try:
+            while self._unrecorded:
+                cleared = self._unrecorded[0]
+                try:
+                    self._store(cleared)
+                except exc.SQLAlchemyError as err:
+                    log.warning("the store fault is not recorded yet: %s", _one_line(err))
+                    return
+                self._unrecorded.pop(0)
+        finally:
+            self._recording.release()
+
+    def _store(self, cleared: _Cleared) -> None:
+        message = server_fault_alarm(self._instance, cleared.fault, cleared.until, cleared.refused)
+        announced: dict[str, Any] | None = None
+        with self._sessions.begin() as session:
+            if not ingest_alarm(session, message, cleared.until):
+                return  # recorded before (an answer raced this one)
+            alarm = get_alarm(session, message.id)
+            announced = announce_change(
+                session, "alarm.raised", alarm, via_database=self._via_database
+            )
+        log.warning(
+            "alarm %s raised: the store failed for %.0f s",
+            message.id,
+            (cleared.until - cleared.fault.since).total_seconds(),
+        )
+        if announced is not None:
+            self._hub.publish(announced)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+
+def server_fault_alarm(
+    instance: str, fault: StoreFault, until: datetime, refused: int
+) -> AlarmMessage:
+    """The record of one episode; its id comes from the server process and the episode's start,
+    so recording it twice stores it once."""
+    kind = AlarmKind.SERVER_FAULT
+    return AlarmMessage(
+        id=uuid.uuid5(_IDS, f"{instance}/{fault.since.isoformat()}").hex,
+        gateway_id=CENTRE_ID,
+        device_id=f"server-{instance}",
+        device_time=fault.since,
+        gateway_time=until,
+        body=AlarmBody(
+            kind=kind,
+            priority=DEFAULT_PRIORITY[kind],
+            home_id="centre",
+            origin=Origin(transport="gateway", device_kind="server"),
+            detail={
+                "reason": "store_unavailable",
+                "error": fault.error[:200],
+                "where": fault.where,
+                "refused_writes": refused,
+                "lasted_s": round((until - fault.since).total_seconds(), 1),
+            },
+        ),
+    )
+
+
+def _one_line(err: BaseException) -> str:
+    """The database's own words, without SQLAlchemy's statement dump and background link."""
+    text = str(getattr(err, "orig", None) or err).strip()
+    return (text.splitlines() or [type(err).__name__])[0][:300]
