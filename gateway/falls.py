@@ -15,7 +15,6 @@ Wearable alarms carry the acceleration trace around the impact, for the console'
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,13 +24,12 @@ import numpy as np
 from edge.events import DeviceRef, FallReported, SamplesReceived
 from gateway.detect.fall import FallEvent
 from gateway.detect.resample import TimeOrderError, WearerStream
+from gateway.fall_trace import RawSamples
 from gateway.outbox import Outbox
 from protocol import AlarmBody, AlarmKind, AlarmMessage, Channel, Origin, encode
-from protocol.messages import DEFAULT_PRIORITY, MAX_TRACE_SAMPLES, AccelTrace
+from protocol.messages import DEFAULT_PRIORITY, AccelTrace
 
 log = logging.getLogger(__name__)
-TRACE_BEFORE_S = 2.0  # trace starts this long before the impact, ends at the decision
-KEEP_RAW_S = 10.0  # raw samples kept per wearer for the trace
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ class FallFlow:
         self._clock = clock
         self._prompt = prompt  # (device or None for "every call button", on/off)
         self._wearers: dict[str, WearerStream] = {}
-        self._raw: dict[str, deque[tuple[float, tuple[float, float, float]]]] = {}
+        self._raw: dict[str, RawSamples] = {}
         self._clock_offset: dict[str, float] = {}  # gateway time minus device time
         self.held: dict[str, HeldFall] = {}  # by the id of the device that detected it
         self._radar_status: dict[str, str] = {}  # last none / maybe / fall per radar
@@ -100,8 +98,8 @@ class FallFlow:
         t = np.asarray(batch.t_s, dtype=np.float64)
         acc = np.asarray(batch.acc_g, dtype=np.float64).reshape(-1, 3)
         self._clock_offset[device_id] = batch.received_at - float(t[-1])
-        raw = self._raw.setdefault(device_id, deque())
-        raw.extend(zip(batch.t_s, batch.acc_g, strict=True))
+        raw = self._raw.setdefault(device_id, RawSamples())
+        raw.extend(batch.t_s, batch.acc_g)
         stream = self._wearers.setdefault(device_id, WearerStream())
         try:
             events = stream.feed(t, acc)
@@ -109,7 +107,7 @@ class FallFlow:
             # The device's clock went back: it restarted. Start its detector afresh.
             log.warning("%s: clock went back (%s); detector restarted", device_id, err)
             raw.clear()
-            raw.extend(zip(batch.t_s, batch.acc_g, strict=True))
+            raw.extend(batch.t_s, batch.acc_g)
             stream = self._wearers[device_id] = WearerStream()
             events = stream.feed(t, acc)
         raised = []
@@ -117,9 +115,7 @@ class FallFlow:
             alarm_id = self._raise_wearable(batch.device, event)
             if alarm_id is not None:
                 raised.append(alarm_id)
-        # Trim only now: a decision completed by this batch needs the samples before it.
-        while raw and raw[0][0] < t[-1] - KEEP_RAW_S:
-            raw.popleft()
+        raw.trim(float(t[-1]))  # only now: a decision this batch completed needs them
         return raised
 
     def on_report(self, report: FallReported) -> str | None:
@@ -180,19 +176,7 @@ class FallFlow:
             return None  # the same episode: one alarm
         offset = self._clock_offset[device_id]
         impact_at = datetime.fromtimestamp(event.t_impact + offset, UTC)
-        rows = [
-            (t - event.t_impact, xyz)
-            for t, xyz in self._raw[device_id]
-            if event.t_impact - TRACE_BEFORE_S <= t <= event.t_detect
-        ]
-        # A fast sensor gives more samples than an alarm may carry: thin the trace evenly
-        # (an alarm that fails validation would be a lost fall).
-        rows = rows[:: max(1, -(-len(rows) // MAX_TRACE_SAMPLES))]
-        trace = (
-            AccelTrace(t_s=[round(t, 4) for t, _ in rows], g=[xyz for _, xyz in rows])
-            if rows
-            else None  # e.g. the samples around the impact were lost: the alarm still goes
-        )
+        trace = self._raw[device_id].trace(event)
         return self._commit(self._alarm(device, impact_at, trace), device, hold=True)
 
     def _alarm(

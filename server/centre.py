@@ -20,6 +20,7 @@ from server.dispatch.desk import DispatchDesk
 from server.dispatch.engine import DispatchEngine
 from server.dispatch.notifier import Notifier
 from server.ingest.broker import BrokerLink
+from server.ingest.cloud_falls import CloudFalls
 from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
 from server.live_relay import PostgresLiveRelay, announce_change
@@ -73,6 +74,15 @@ class Centre:
             self.sessions, self.announce, notifier or self.notify.notifier
         )
         self.desk = DispatchDesk(self.dispatch)
+        # Wearables connected to the centre directly: the gateway's fall detector, run here.
+        self.cloud_falls: CloudFalls | None = None
+        if self.broker is not None:
+            self.cloud_falls = CloudFalls(
+                self.handler,
+                self.broker.deliver,
+                cancel_window_s=settings.cloud_fall_cancel_window_s,
+            )
+            self.broker.on_samples = self.cloud_falls.offer
         self.ticker = PeriodicJob(
             "escalation", settings.dispatch_tick_s, self.dispatch.tick, self.store_health
         )
@@ -98,6 +108,8 @@ class Centre:
         self.ticker.start()
         self.telemetry.start()
         self.notify.start()
+        if self.cloud_falls is not None:
+            self.cloud_falls.start()
         if self.broker is not None:
             self.broker.start()
             self.config_push.start()
@@ -116,6 +128,8 @@ class Centre:
         self.config_push.stop()
         if self.broker is not None:
             self.broker.stop()
+        if self.cloud_falls is not None:
+            self.cloud_falls.stop()
         if self.relay is not None:
             self.relay.stop()
         self.watch.stop()

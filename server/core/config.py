@@ -69,6 +69,9 @@ class ServerSettings(BaseSettings):
     mqtt_tls_insecure: bool = False
     # How often the dispatch engine looks for escalation steps that are due.
     dispatch_tick_s: float = Field(default=2.0, gt=0, le=60)
+    # Cloud wearables' possible falls wait this long for the wearer's "I'm all right" press
+    # before they become fall alarms (as GATEWAY_FALL_CANCEL_WINDOW_S at a gateway).
+    cloud_fall_cancel_window_s: float = Field(default=30.0, ge=0, le=300)
     # Gateways' broker accounts (POST /api/gateways): mosquitto's password_file, changed with
     # mosquitto_passwd, and how mosquitto is told to reload it: SIGHUP to the pid in its
     # pid_file, or a command (e.g. "docker compose kill -s HUP mosquitto"). Unset: the centre

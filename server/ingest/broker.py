@@ -66,6 +66,8 @@ class BrokerLink:
         self._alarms: queue.Queue[_Item] = queue.Queue()
         self._routine: queue.Queue[_Item] = queue.Queue(maxsize=ROUTINE_BOUND)
         self.routine_dropped = 0
+        # Cloud wearables' samples go to the centre's fall detector (server/ingest/cloud_falls).
+        self.on_samples: Callable[[str, bytes], None] | None = None
         self._workers = [
             threading.Thread(target=self._alarm_lane, name="ingest-alarms", daemon=True),
             threading.Thread(target=self._routine_lane, name="ingest-routine", daemon=True),
@@ -90,6 +92,14 @@ class BrokerLink:
     @property
     def backlog(self) -> dict[str, int]:
         return {"alarm": self._alarms.qsize(), "routine": self._routine.qsize()}
+
+    def deliver(self, out: Outgoing) -> None:
+        """Send what handling a message asked for (receipts, live events), from any thread:
+        paho queues publishes, the hub hands events to the event loop."""
+        for reply_topic, payload in out.publish:
+            self._client.publish(reply_topic, payload, qos=1)
+        for event in out.live:
+            self._hub.publish(event)
 
     def send_command(self, command: CommandMessage) -> bool:
         """QoS 1 to the gateway's persistent session; the broker holds it if it is away."""
@@ -127,7 +137,10 @@ class BrokerLink:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         item = (msg.topic, bytes(msg.payload))
-        if msg.topic.rsplit("/", 1)[-1] == Channel.ALARM.value:
+        channel = msg.topic.rsplit("/", 1)[-1]
+        if channel == Channel.SAMPLES.value and self.on_samples is not None:
+            self.on_samples(*item)
+        elif channel == Channel.ALARM.value:
             self._alarms.put(item)
         else:
             self._put_routine(item, block=False)
