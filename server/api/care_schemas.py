@@ -90,6 +90,10 @@ class ResidentCreate(_In):
     consent_date: date | None = None
     # e.g. {"preferred_responders": [3, 7]}
     preferences: dict[str, Any] = Field(default_factory=dict)
+    checkin_due: HHMM | None = Field(
+        default=None,
+        description="daily check-in by this local time at home; pushed to the home's gateway",
+    )
 
 
 class ResidentPublic(ResidentCreate, _Out):

@@ -1,23 +1,26 @@
 """Gateway registrations and their home configurations in the store (no HTTP, no broker).
 
-Every change is audited in the same transaction. A configuration's revision is taken with a
-compare-and-set (``WHERE config_revision = <read>``): two installers saving at once get one
-revision each, or a conflict, never one revision for two different configurations.
+Every change is audited in the same transaction. A change to a home's residents that alters
+what its gateways are pushed makes a new revision too (``refresh_home``). A configuration's
+revision is taken with a compare-and-set (``WHERE config_revision = <read>``): two installers
+saving at once get one revision each, or a conflict, never one revision for two different
+configurations.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from protocol import HomeConfigBody
-from protocol.home_config import ResidentProfile
 from server import Conflict, NotFound
 from server.crud import audit
+from server.crud.home_profile import apply_care_records
 from server.crud.records import fetch, flush
-from server.db.care_models import Home, HomeGateway, Resident
+from server.db.care_models import Home, HomeGateway
 from server.db.models import DeviceEvent
 from server.db.provisioning_models import GatewayRegistration
 
@@ -50,7 +53,8 @@ def register(
         session.add(row)
     else:
         if row.home_id != home_id:
-            row.config = None  # another home's devices are no use here; revisions go on
+            # Another home's devices are no use here; revisions go on.
+            row.config = row.config_entered = None
         row.home_id, row.registered_at, row.credentials_issued_at = home_id, now, now
         row.revoked_at = None
     flush(session, f"gateway {gateway_id} conflicts with an existing record")
@@ -86,23 +90,60 @@ def set_config(
     actor: str,
     now: datetime,
 ) -> HomeConfigBody:
-    """Store ``config`` (its revision and home are set here) as the gateway's next revision.
-
-    A resident recorded with the ``dementia`` priority group always gets the dementia night
-    profile: the care record is the authority, not what an installer typed."""
+    """Store ``config`` as the installer's entry and, with the care records applied
+    (``server/crud/home_profile.py``), as the gateway's next revision (its revision and home
+    are set here)."""
     row = active(session, gateway_id)
-    dementia = config.resident.dementia or _has_dementia(session, row.home_id)
-    resident: ResidentProfile = config.resident.model_copy(update={"dementia": dementia})
-    stored = config.model_copy(
-        update={"revision": row.config_revision + 1, "home_id": row.home_id, "resident": resident}
+    entered = config.model_copy(update={"revision": 0, "home_id": row.home_id})
+    return _next_revision(session, row, entered, actor, now, {})
+
+
+def refresh_home(session: Session, home_id: str, actor: str, now: datetime) -> list[str]:
+    """After a change to ``home_id``'s residents: a new revision for each of its active
+    gateways whose pushed configuration that change alters. Returns their ids, to publish
+    once the transaction is committed."""
+    rows = session.scalars(
+        select(GatewayRegistration).where(
+            GatewayRegistration.home_id == home_id,
+            GatewayRegistration.revoked_at.is_(None),
+            GatewayRegistration.config_entered.is_not(None),
+        )
+    ).all()
+    changed = []
+    for row in rows:
+        entered = HomeConfigBody.model_validate(row.config_entered)
+        pushed = apply_care_records(session, home_id, entered)
+        if row.config is None or _content(pushed) != _content(
+            HomeConfigBody.model_validate(row.config)
+        ):
+            _next_revision(session, row, entered, actor, now, {"reason": "care record"})
+            changed.append(row.gateway_id)
+    return changed
+
+
+def _content(config: HomeConfigBody) -> dict[str, Any]:
+    return config.model_dump(mode="json", exclude={"revision"})
+
+
+def _next_revision(
+    session: Session,
+    row: GatewayRegistration,
+    entered: HomeConfigBody,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any],
+) -> HomeConfigBody:
+    stored = apply_care_records(session, row.home_id, entered).model_copy(
+        update={"revision": row.config_revision + 1}
     )
     changed = session.execute(
         update(GatewayRegistration)
         .where(
-            GatewayRegistration.gateway_id == gateway_id,
+            GatewayRegistration.gateway_id == row.gateway_id,
             GatewayRegistration.config_revision == row.config_revision,
         )
         .values(
+            config_entered=entered.model_dump(mode="json"),
             config=stored.model_dump(mode="json"),
             config_revision=stored.revision,
             config_changed_at=now,
@@ -110,9 +151,15 @@ def set_config(
         .execution_options(synchronize_session="fetch")
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"gateway {gateway_id}'s configuration changed meanwhile; try again")
+        raise Conflict(f"gateway {row.gateway_id}'s configuration changed meanwhile; try again")
     audit.record(
-        session, actor, "configure", ENTITY, gateway_id, now, {"revision": stored.revision}
+        session,
+        actor,
+        "configure",
+        ENTITY,
+        row.gateway_id,
+        now,
+        {"revision": stored.revision, **detail},
     )
     return stored
 
@@ -125,8 +172,3 @@ def last_report(session: Session, gateway_id: str) -> DeviceEvent | None:
         .order_by(DeviceEvent.gateway_time.desc())
         .limit(1)
     ).first()
-
-
-def _has_dementia(session: Session, home_id: str) -> bool:
-    groups = session.scalars(select(Resident.priority_groups).where(Resident.home_id == home_id))
-    return any("dementia" in (g or []) for g in groups)

@@ -86,6 +86,9 @@ class Resident(Base):
     consent: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_date: Mapped[date | None]
     preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The daily check-in: a key pressed by this local time (HH:MM), else an alarm; None: no
+    # check-in. Pushed to the home's gateway (server/crud/home_profile.py).
+    checkin_due: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime]
 
 

@@ -26,6 +26,10 @@ class GatewayRegistration(Base):
     # hashed. This says when the one in force was issued.
     credentials_issued_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # What the installer entered (a wire body at revision 0); None until the first. The
+    # pushed ``config`` is this with the care records' part applied (crud/home_profile.py),
+    # made again whenever those records change.
+    config_entered: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The wire body (protocol.HomeConfigBody) of the newest revision; None until the first.
     config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     config_revision: Mapped[int] = mapped_column(Integer, default=0)

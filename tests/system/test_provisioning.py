@@ -1,11 +1,13 @@
-"""Provisioning on real components: a centre's own mosquitto (stopped and started here), the
-server with the broker's password file, a gateway process, a Zigbee2MQTT SOS button.
+"""Provisioning on real components, on SQLite and on PostgreSQL: a centre's own mosquitto
+(stopped and started here), the server with the broker's password file, a gateway process, a
+Zigbee2MQTT SOS button.
 
 An installer registers a gateway through the API; the gateway runs with the password it was
 given; a configuration adding a Zigbee button in a room is pushed and applied without a
 restart (the button's press raises an alarm from it, with its room); the gateway restarted
 while the centre's broker is down still runs that configuration; a revoked gateway can no
-longer connect.
+longer connect. Edits to the resident's record that change what the gateway is pushed are
+new revisions, applied live.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +217,68 @@ def test_a_gateway_is_registered_configured_live_kept_offline_and_revoked(
         gateway.stop()
     assert not [p for p in gateway.service.problems() if "Traceback" in p], gateway.service.log_path
     assert _call(api, "GET", f"/api/gateways/{GATEWAY}/config")["revoked_at"] is not None
+
+
+def _applied(api: httpx.Client, revision: int) -> bool:
+    report = _report(api) or {}
+    return report.get("kind") == "config_applied" and report["detail"]["revision"] == revision
+
+
+def _pushed(api: httpx.Client) -> dict[str, Any]:
+    setup: dict[str, Any] = _call(api, "GET", f"/api/gateways/{GATEWAY}/config")
+    return setup
+
+
+def test_resident_edits_push_the_home_configuration_again(
+    tmp_path: Path, centre: ProvisioningCentre, home_broker: Broker, accounts: Accounts
+) -> None:
+    """The care record is the authority on the resident: a change to what the gateway is
+    pushed (the dementia group, the check-in time) is the next revision, published and
+    applied live; a change to anything else is not."""
+    api = centre.api
+    _seed_home(api)
+    password = _call(api, "POST", "/api/gateways", {"gateway_id": GATEWAY, "home_id": HOME}, 201)[
+        "password"
+    ]
+    gateway = _gateway(tmp_path, centre, home_broker, accounts, password).start()
+    try:
+        wait_for(lambda: _online(api), 30, "the provisioned gateway online")
+        entered = {"rooms": ["bedroom"], "resident": {"checkin_due": "08:00"}}
+        assert _call(api, "PUT", f"/api/gateways/{GATEWAY}/config", entered)["revision"] == 1
+        wait_for(lambda: _applied(api, 1), 30, "revision 1 applied")
+
+        resident = {"home_id": HOME, "name": "Li Hua", "priority_groups": ["living_alone"]}
+        rid = _call(api, "POST", "/api/residents", resident, 201)["id"]
+        assert _pushed(api)["revision"] == 1  # nothing pushed changes
+
+        edits: list[tuple[dict[str, Any], dict[str, Any]]] = [
+            ({"priority_groups": ["dementia"]}, {"dementia": True, "checkin_due": "08:00"}),
+            ({"priority_groups": ["dementia"], "checkin_due": "09:30"}, {"checkin_due": "09:30"}),
+            ({"checkin_due": "09:30"}, {"dementia": False}),  # the installer's entry again
+        ]
+        for revision, (edit, expected) in enumerate(edits, start=2):
+            _call(api, "PUT", f"/api/residents/{rid}", resident | edit)
+            pushed = _pushed(api)
+            assert pushed["revision"] == revision
+            assert pushed["config"]["resident"] | expected == pushed["config"]["resident"]
+            assert pushed["config"]["rooms"] == ["bedroom"]  # the installer's entry kept
+            wait_for(partial(_applied, api, revision), 30, f"revision {revision} applied")
+            report = _report(api)
+            assert report is not None
+            assert report["detail"]["changed"] == "resident"
+            assert pushed["published_revision"] == revision
+
+        renamed = resident | {"checkin_due": "09:30", "name": "Li Hua (Mrs)"}
+        _call(api, "PUT", f"/api/residents/{rid}", renamed)
+        assert _pushed(api)["revision"] == 4  # the name is not pushed
+
+        _call(api, "DELETE", f"/api/residents/{rid}", code=204)
+        pushed = _pushed(api)
+        assert (pushed["revision"], pushed["config"]["resident"]["checkin_due"]) == (5, "08:00")
+        wait_for(lambda: _applied(api, 5), 30, "revision 5 applied")
+        audit = _call(api, "GET", f"/api/audit?entity=gateway&entity_id={GATEWAY}")["items"]
+        reasons = [e["detail"].get("reason") for e in audit if e["action"] == "configure"]
+        assert reasons == ["care record"] * 4 + [None]  # newest first; revision 1 was entered
+    finally:
+        gateway.stop()
+    assert not [p for p in gateway.service.problems() if "Traceback" in p], gateway.service.log_path

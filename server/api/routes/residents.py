@@ -1,4 +1,6 @@
-"""Residents' records. Every read (one record or a list) is written to the audit log."""
+"""Residents' records. Every read (one record or a list) is written to the audit log. A change
+that alters what the home's gateways are pushed (the dementia group, the check-in time:
+``server/crud/home_profile.py``) makes their next configuration revision and publishes it."""
 
 from __future__ import annotations
 
@@ -6,13 +8,15 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session
 
 from server.api.care_schemas import Page, PriorityGroup, ResidentCreate, ResidentPublic
-from server.api.deps import SessionDep
+from server.api.deps import CentreDep, SessionDep
 from server.api.pagination import Limit, Offset
 from server.api.permissions import ManageCareRecords, ReadCareRecords, ReadResident
 from server.api.scopes import check_resident
-from server.crud import care, records
+from server.centre import Centre
+from server.crud import care, provisioning, records
 from server.db.care_models import Home, Resident
 
 router = APIRouter(prefix="/residents", tags=["residents"])
@@ -47,14 +51,14 @@ def list_residents(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_resident(
-    body: ResidentCreate, session: SessionDep, user: ManageCareRecords
+    body: ResidentCreate, session: SessionDep, user: ManageCareRecords, centre: CentreDep
 ) -> ResidentPublic:
     now = datetime.now(UTC)
     records.fetch(session, Home, body.home_id, "home")
     row = records.add(
         session, Resident(**body.model_dump(), created_at=now), user.username, now, ENTITY
     )
-    session.commit()
+    _commit_and_push(session, centre, [row.home_id], user.username, now)
     return ResidentPublic.model_validate(row)
 
 
@@ -69,18 +73,42 @@ def get_resident(resident_id: int, session: SessionDep, user: ReadResident) -> R
 
 @router.put("/{resident_id}")
 def replace_resident(
-    resident_id: int, body: ResidentCreate, session: SessionDep, user: ManageCareRecords
+    resident_id: int,
+    body: ResidentCreate,
+    session: SessionDep,
+    user: ManageCareRecords,
+    centre: CentreDep,
 ) -> ResidentPublic:
     now = datetime.now(UTC)
     row = records.fetch(session, Resident, resident_id, ENTITY)
+    moved_from = row.home_id
     records.fetch(session, Home, body.home_id, "home")
     records.change(session, row, body.model_dump(), user.username, now, ENTITY)
-    session.commit()
+    _commit_and_push(session, centre, [moved_from, row.home_id], user.username, now)
     return ResidentPublic.model_validate(row)
 
 
 @router.delete("/{resident_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_resident(resident_id: int, session: SessionDep, user: ManageCareRecords) -> None:
+def delete_resident(
+    resident_id: int, session: SessionDep, user: ManageCareRecords, centre: CentreDep
+) -> None:
+    now = datetime.now(UTC)
     row = records.fetch(session, Resident, resident_id, ENTITY)
-    records.remove(session, row, user.username, datetime.now(UTC), ENTITY)
+    home_id = row.home_id
+    records.remove(session, row, user.username, now, ENTITY)
+    _commit_and_push(session, centre, [home_id], user.username, now)
+
+
+def _commit_and_push(
+    session: Session, centre: Centre, home_ids: list[str], actor: str, now: datetime
+) -> None:
+    """Commit the change with the new configuration revisions it makes for the homes'
+    gateways, then publish those (the periodic catch-up retries what the broker missed)."""
+    gateways = [
+        gateway_id
+        for home_id in dict.fromkeys(home_ids)
+        for gateway_id in provisioning.refresh_home(session, home_id, actor, now)
+    ]
     session.commit()
+    for gateway_id in gateways:
+        centre.configs.publish(gateway_id)
