@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +52,16 @@ def server(
 
 @dataclass
 class Household:
-    """One home with its gateway, its resident and one alarm raised from it."""
+    """One home with its gateway, its resident and the alarms raised from it (oldest first)."""
 
     home_id: str
     gateway_id: str
     resident_id: int
-    alarm_id: str
+    alarm_ids: list[str]
+
+    @property
+    def alarm_id(self) -> str:
+        return self.alarm_ids[0]
 
 
 def _call(api: httpx.Client, method: str, path: str, body: Any = None, code: int = 200) -> Any:
@@ -80,15 +85,19 @@ def _household(
     _call(admin, "POST", "/api/homes", home, 201)
     resident = _call(admin, "POST", "/api/residents", {"home_id": home_id, "name": name}, 201)
     gateway = _GatewayClient(broker, accounts, gateway_id)
+    messages = [alarm_message(gateway_id, home_id=home_id, frame_seq=n) for n in (1, 2)]
     try:
-        message = alarm_message(gateway_id, home_id=home_id)
-        gateway.publish(Channel.ALARM, encode(message))
+        for message in messages:
+            gateway.publish(Channel.ALARM, encode(message))
     finally:
         gateway.close()
-    wait_for(
-        lambda: admin.get(f"/api/alarms/{message.id}").status_code == 200, 30, f"{name}'s alarm"
-    )
-    return Household(home_id, gateway_id, resident["id"], message.id)
+    for message in messages:
+        wait_for(partial(_stored, admin, message.id), 30, f"{name}'s alarm {message.id}")
+    return Household(home_id, gateway_id, resident["id"], [m.id for m in messages])
+
+
+def _stored(admin: httpx.Client, alarm_id: str) -> bool:
+    return admin.get(f"/api/alarms/{alarm_id}").status_code == 200
 
 
 def _log_in(url: str, username: str, password: str) -> httpx.Client:
@@ -96,6 +105,17 @@ def _log_in(url: str, username: str, password: str) -> httpx.Client:
     token = _call(client, "POST", "/api/auth/login", {"username": username, "password": password})
     client.headers["Authorization"] = f"Bearer {token['access_token']}"
     return client
+
+
+def _every_page(client: httpx.Client, url: str) -> set[str]:
+    """Every alarm id of a listing, following its ``Link: rel=next`` cursor."""
+    seen: set[str] = set()
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        seen |= {x["id"] for x in response.json()}
+        url = response.links.get("next", {}).get("url", "")
+    return seen
 
 
 def _reads_of(admin: httpx.Client, resident_id: int, actor: str) -> list[dict[str, Any]]:
@@ -131,10 +151,11 @@ def test_a_family_member_reads_their_resident_and_nobody_else(
         assert _call(family, "GET", f"/api/residents/{a.resident_id}")["name"] == "alder"
         assert _call(family, "GET", f"/api/alarms/{a.alarm_id}")["home_id"] == a.home_id
         assert _call(family, "GET", f"/api/alarms/{a.alarm_id}/history")[0]["action"] == "raised"
-        # The listing holds their resident's rows only, filtered or not.
+        # The listing holds their resident's rows only, filtered or not, page by page.
         for query in ("", "?status=open", "?state=raised", "?limit=1000"):
             listed = _call(family, "GET", f"/api/alarms{query}")
-            assert [x["id"] for x in listed] == [a.alarm_id], query
+            assert {x["id"] for x in listed} == set(a.alarm_ids), query
+        assert _every_page(family, "/api/alarms?limit=1") == set(a.alarm_ids)
 
         # Another resident's records of a kind the family role reads: as if they did not exist.
         for path in (
