@@ -81,6 +81,7 @@ def main() -> int:
         local=setup.local_time(home),
         checkin=setup.checkin(home),
         night=setup.night(home),
+        away=home.away,
     )
     feed: Callable[[EdgeEvent | DownlinkMessage], None] = gateway.submit
     if homeassistant is not None:

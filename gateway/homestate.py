@@ -21,7 +21,8 @@ from pathlib import Path
 from gateway.detect.home import HomeMonitor
 
 log = logging.getLogger(__name__)
-FORMAT = 1  # bump when the detectors' state changes shape
+FORMAT = 2  # bump when the detectors' state changes shape
+UPGRADABLE = 1  # the detectors alone, before away periods: their learning is kept
 
 
 def save(monitor: HomeMonitor, path: Path) -> None:
@@ -41,6 +42,9 @@ def load(path: Path) -> HomeMonitor | None:
     try:
         with path.open("rb") as handle:
             version, monitor = pickle.load(handle)  # noqa: S301 - the gateway's own file
+        if version == UPGRADABLE and isinstance(monitor, HomeMonitor):
+            # Unpickling sets the fields it has by position: the detectors, not the schedule.
+            monitor, version = HomeMonitor(detectors=monitor.detectors), FORMAT
         if version != FORMAT or not isinstance(monitor, HomeMonitor):
             raise ValueError(f"format {version!r}, {type(monitor).__name__}")
     except Exception as err:

@@ -8,20 +8,41 @@ too. The detectors work in the home's local time; the gateway's clock is convert
 Unusual inactivity warns the resident first: when the detector's pre-warning falls due, every
 serial device of the home buzzes, and a key press means "I'm all right" (the detector, fed
 that press, cancels). Detector alarms go to the outbox like any other alarm.
+
+Away periods set at the centre (``HomeConfigBody.away``) silence the detectors while the home
+is empty (:mod:`gateway.detect.away`); a day whose check-in reminder or deadline falls in one
+expects no check-in. Activity that ends a period early is told to the centre (``away_ended``).
+
+**Clock steps.** The detectors take time from the events and from :meth:`HomeWatch.tick`, both
+read off the wall clock, which NTP or an installer may step. Between two calls the wall clock
+should move as the monotonic clock does; when the two disagree by ``CLOCK_STEP_S`` or more,
+the difference is a step, and the detectors' state is moved by it (``HomeDetector.shift``): a
+step forward of an hour is not an hour of silence (no inactivity alarm by itself), a step back
+does not hold the detectors until the wall clock catches up. A step while the gateway is down
+cannot be told from the time it was down (the monotonic clock restarts with the host).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.events import KeyPressed, SensorChanged
 from gateway import OutboxError, homestate
-from gateway.detect.checkin import CheckinConfig, CheckinPressed, DailyCheckin
+from gateway.detect.away import AWAY_ENDED, AwayPeriod
+from gateway.detect.checkin import (
+    DAY_S,
+    LATE,
+    MISSED,
+    REMINDER,
+    CheckinConfig,
+    CheckinPressed,
+    DailyCheckin,
+)
 from gateway.detect.home import HomeMonitor
 from gateway.detect.home_events import HomeAlarm, SensorEvent, SensorKind
 from gateway.detect.inactivity import InactivityDetector
@@ -37,11 +58,17 @@ from protocol import (
     Origin,
     encode,
 )
+from protocol.home_config import AwayPeriod as AwayInstants
 from protocol.messages import DEFAULT_PRIORITY
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_S = 300.0
 ACTIVITY_REPEAT_S = 300.0
+# A wall-clock step at least this large is corrected (module docstring). NTP slews far less
+# than a second a minute; the detectors think in minutes.
+CLOCK_STEP_S = 10.0
+# Home detector outputs the centre records as events, not alarms.
+EVENTS_FOR_CENTRE = frozenset({"checkin_late", AWAY_ENDED})
 ALARM_OF = {
     "inactivity": AlarmKind.INACTIVITY,
     "night_bed_exit": AlarmKind.NIGHT_BED_EXIT,
@@ -81,6 +108,7 @@ class HomeWatch:
         checkin: CheckinConfig | None = None,
         state_path: Path | None = None,
         on_activity: Callable[[SensorChanged, str], None] | None = None,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.gateway_id = gateway_id
         self.home_id = home_id
@@ -95,6 +123,9 @@ class HomeWatch:
         self._saved_at = clock()
         self._rooms = rooms
         self._clock = clock
+        # None: ``clock`` is taken as it is (a simulation's or a test's clock does not step).
+        self._monotonic = monotonic
+        self._marks = (clock(), monotonic() if monotonic is not None else 0.0)
         self._prompt = prompt
         self._local = local
         self._values: dict[str, int] = {}
@@ -115,11 +146,19 @@ class HomeWatch:
         local: Callable[[float], float],
         checkin: CheckinConfig | None,
         night: NightConfig,
+        away: Sequence[AwayInstants] = (),
     ) -> None:
-        """The centre changed the home: new rooms, clock, check-in and night profile from now
-        on. What the detectors have learned stays; a changed check-in starts afresh today."""
+        """The centre changed the home: new rooms, clock, check-in, night profile and away
+        periods from now on. What the detectors have learned stays; a changed check-in starts
+        afresh today; an away period already ended early by activity stays ended."""
         self._rooms = dict(rooms)
         self._local = local
+        self.monitor.away.replace(
+            tuple(
+                AwayPeriod(local(p.start.timestamp()), local(p.end.timestamp()), p.note)
+                for p in away
+            )
+        )
         for detector in self.monitor.detectors:
             if isinstance(detector, NightBedExitDetector | WanderingDetector):
                 detector.config = night
@@ -135,7 +174,26 @@ class HomeWatch:
     def _inactivity(self) -> InactivityDetector | None:
         return next((d for d in self.monitor.detectors if isinstance(d, InactivityDetector)), None)
 
+    def follow_clock(self) -> None:
+        """Correct the detectors for a wall-clock step since the last look (module
+        docstring); called before anything reads the clock for them."""
+        if self._monotonic is None:
+            return
+        wall, mono = self._clock(), self._monotonic()
+        last_wall, last_mono = self._marks
+        self._marks = (wall, mono)
+        step = (wall - last_wall) - (mono - last_mono)
+        if abs(step) < CLOCK_STEP_S:
+            return
+        log.warning("wall clock stepped by %+.0f s: home detectors' times moved with it", step)
+        self.monitor.shift(step)
+        if self.checkin is not None:
+            self.checkin.shift(step)
+        self._saved_at += step
+        self._reported_at = {d: t + step for d, t in self._reported_at.items()}
+
     def on_sensor(self, change: SensorChanged) -> list[str]:
+        self.follow_clock()
         device_id = change.device.device_id
         repeated = self._values.get(device_id) == change.value
         # A repeated state is no news, except motion: a PIR re-reports "occupancy: true" while
@@ -166,6 +224,7 @@ class HomeWatch:
     def on_press(self, press: KeyPressed, *, answering: bool) -> bool:
         """Feed a press as a sign of life (and as the day's check-in). With ``answering``
         (a key that may mean "I'm all right"), True if it answered a prompt that was on."""
+        self.follow_clock()
         answered = answering and (self.prompting or self._checkin_reminded)
         local = self._local(press.received_at)
         event = SensorEvent(local, press.device.device_id, SensorKind.MOTION, "", 1)
@@ -200,6 +259,7 @@ class HomeWatch:
 
     def tick(self) -> list[str]:
         """Advance the detectors to now; buzz a pre-warning that has fallen due."""
+        self.follow_clock()
         if self._clock() - self._saved_at >= SAVE_EVERY_S:
             self.save()
         now = self._local(self._clock())
@@ -226,33 +286,50 @@ class HomeWatch:
             log.info("inactivity pre-warning: prompting the resident")
         return raised
 
-    def _record_late_checkin(self, alarm: HomeAlarm) -> None:
+    def _record_event(self, alarm: HomeAlarm) -> None:
+        """A detector output the centre answers or keeps, but that is no alarm: a late
+        check-in (the operator handling the missed one must hear she is all right), an away
+        period ended by activity."""
         now = self._clock()
         event = EventMessage(
             gateway_id=self.gateway_id,
             gateway_time=datetime.fromtimestamp(now, UTC),
-            body=EventBody(kind="checkin_late", detail=dict(alarm.detail)),
+            body=EventBody(kind=alarm.type, detail=dict(alarm.detail)),
         )
         try:
             self.outbox.add(event.id, Channel.EVENT.value, encode(event), now)
         except OutboxError:
-            log.critical("could not store the late check-in %s", alarm.detail)
+            log.critical("could not store the %s event %s", alarm.type, alarm.detail)
             return
-        log.info("late check-in recorded: %s", alarm.detail)
+        log.info("%s recorded: %s", alarm.type, alarm.detail)
+
+    def _checkin_excused(self, alarm: HomeAlarm) -> bool:
+        """A check-in reminder, alarm or late press of a day the home is away at its reminder
+        or its deadline: that day expects no check-in (all judged by the same two times)."""
+        if self.checkin is None or alarm.type not in (REMINDER, MISSED, LATE):
+            return False
+        config = self.checkin.config
+        due = alarm.time // DAY_S * DAY_S + config.due_s  # all three fall on their own day
+        reminder, deadline = due - config.reminder_before_s, due + config.grace_s
+        away = self.monitor.away
+        if away.covers(reminder) or away.covers(deadline):
+            log.info("%s at %s not raised: the home is away", alarm.type, alarm.time)
+            return True
+        return False
 
     def _raise(self, alarms: list[HomeAlarm]) -> list[str]:
         raised = []
         for alarm in alarms:
+            if self._checkin_excused(alarm):
+                continue
             if alarm.type == "checkin_reminder":  # for the resident, not the centre
                 self._checkin_reminded = True
                 self._prompt(
                     True, round(self.checkin.config.reminder_before_s) if self.checkin else 0
                 )
                 continue
-            if alarm.type == "checkin_late":
-                # She is all right after all: the operator handling the missed check-in
-                # must hear it, so it travels like any event the centre answers.
-                self._record_late_checkin(alarm)
+            if alarm.type in EVENTS_FOR_CENTRE:
+                self._record_event(alarm)
                 continue
             if alarm.type == "missed_checkin":
                 self._checkin_reminded = False

@@ -10,8 +10,8 @@ the revision, which sections changed, and anything that only a restart can apply
 
 Live: rooms, devices (Zigbee2MQTT devices join or leave the bridge's table; serial links are
 started and stopped), device heartbeats, the resident's profile (night limits, check-in, time
-zone), detector settings and the gateway's own heartbeat. Not live: Home Assistant's discovery
-(its device list is built at start).
+zone), detector settings, the gateway's own heartbeat and the away periods. Not live: Home
+Assistant's discovery (its device list is built at start).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class ConfigChange:
     added: frozenset[str]
     removed: frozenset[str]
     relinked: frozenset[str]
-    sections: tuple[str, ...]  # devices, rooms, resident, detectors, heartbeat
+    sections: tuple[str, ...]  # devices, rooms, resident, detectors, heartbeat, away
 
     @property
     def restarted(self) -> frozenset[str]:
@@ -76,6 +76,7 @@ def diff(old: HomeConfigBody, new: HomeConfigBody) -> ConfigChange:
         "resident": old.resident != new.resident,
         "detectors": old.detectors != new.detectors,
         "heartbeat": old.heartbeat_interval_s != new.heartbeat_interval_s,
+        "away": old.away != new.away,
     }
     return ConfigChange(
         added=frozenset(new.devices.keys() - old.devices.keys()),
@@ -177,6 +178,7 @@ class Reconfigurer:
             local=setup.local_time(config),
             checkin=setup.checkin(config),
             night=setup.night(config),
+            away=config.away,
         )
         gateway.falls.cancel_window_s = config.detectors.fall_cancel_window_s
         if self._uplink is not None:

@@ -143,6 +143,9 @@ class Gateway:
             checkin=checkin,
             state_path=home_state,
             on_activity=self._send_activity,
+            # Clock steps are corrected against the monotonic clock, except for a wall clock
+            # injected alone: beside the real monotonic clock it would seem to step all along.
+            monotonic=None if clock is not time.time and monotonic is time.monotonic else monotonic,
         )
         self.gateway_id = gateway_id
         self.home_id = home_id

@@ -14,10 +14,12 @@ event.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from itertools import pairwise
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
 from protocol.fields import DeviceId, ShortText, StrictModel
 
@@ -25,6 +27,8 @@ DEVICE_KIND_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_DEVICES = 256
 MAX_ROOMS = 64
+MAX_AWAY_PERIODS = 32
+MAX_AWAY = timedelta(days=92)  # a season abroad; anything longer is a move, not a holiday
 MAX_REVISION = 2**53  # still exact in every JSON reader's numbers
 DeviceKindName = Annotated[str, StringConstraints(pattern=DEVICE_KIND_PATTERN)]
 RoomName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -84,6 +88,38 @@ class DetectorSettings(StrictModel):
     night_return_s: float | None = Field(default=None, ge=60, le=12 * 3600)
 
 
+class AwayPeriod(StrictModel):
+    """The home is empty from ``start`` until ``end`` (a holiday, a stay with family, a
+    hospital stay): the gateway raises no inactivity, night or check-in alarm then. Instants,
+    not local times: the centre and the gateway may live in different zones."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    note: ShortText = ""
+
+    @model_validator(mode="after")
+    def _bounded(self) -> AwayPeriod:
+        if self.end <= self.start:
+            raise ValueError("an away period ends after it starts")
+        if self.end - self.start > MAX_AWAY:
+            raise ValueError(f"an away period lasts at most {MAX_AWAY.days} days")
+        return self
+
+
+def check_away(periods: list[AwayPeriod]) -> None:
+    """Away periods in time order, none overlapping another; else ValueError. One order
+    keeps the gateway's schedule simple and tells a family member who doubled a booking."""
+    for before, after in pairwise(periods):
+        if after.start < before.end:
+            raise ValueError(
+                f"away periods overlap or are out of order: {before.start:%Y-%m-%d %H:%M} "
+                f"and {after.start:%Y-%m-%d %H:%M}"
+            )
+
+
+AwayPeriods = Annotated[list[AwayPeriod], Field(max_length=MAX_AWAY_PERIODS)]
+
+
 class HomeConfigBody(StrictModel):
     """The whole configuration of one home. Revision 0 is never sent: it is what a gateway
     builds from its own environment before the centre has configured it."""
@@ -95,10 +131,13 @@ class HomeConfigBody(StrictModel):
     resident: ResidentProfile = ResidentProfile()
     detectors: DetectorSettings = DetectorSettings()
     heartbeat_interval_s: int = Field(default=30, ge=1, le=86_400)  # the gateway's status
+    # Set through the centre's away API (not by the installer); past periods are pruned there.
+    away: AwayPeriods = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _rooms_declared(self) -> HomeConfigBody:
         check_rooms(self.devices, self.rooms)
+        check_away(self.away)
         return self
 
 

@@ -171,6 +171,12 @@ class DailyCheckin:
             alarms += self._deadlines(now)
         return alarms
 
+    def shift(self, by: float) -> None:
+        """The wall clock stepped: after a step back the clock goes on from the new time
+        instead of waiting for the old one. Deadlines are times of day and stay; one already
+        raised is not raised again on the same day."""
+        self.now += by
+
     def _begin_day(self, midnight: float) -> None:
         assert self.start is not None
         reminder = midnight + self.config.due_s - self.config.reminder_before_s

@@ -60,6 +60,20 @@ class HomeDetector(Protocol):
 
     def advance(self, now: float) -> list[HomeAlarm]: ...
 
+    def shift(self, by: float) -> None:
+        """The gateway's wall clock stepped by ``by`` seconds (NTP, a set clock): move every
+        time the state holds by as much, so that the silence or absence being timed keeps
+        its real length. Times of day that are the home's own (the end of the night) stay."""
+
+
+class ActivityDetector(HomeDetector, Protocol):
+    """A detector of the resident's activity (inactivity, night bed exit, wandering), which
+    an empty home silences (see :mod:`gateway.detect.away`)."""
+
+    def home_empty(self, at: float) -> None:
+        """The home is empty from ``at`` (an away period began): drop whatever deadline is
+        running, and learn nothing from the silence that follows."""
+
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 HEADER = ["time", "device", "kind", "room", "value"]

@@ -218,6 +218,24 @@ class InactivityDetector:
         self.prewarn_at = None
         return [alarm]
 
+    def home_empty(self, at: float) -> None:
+        """An away period began (:mod:`gateway.detect.away`): the silence is an absence from
+        now on, as after leaving through the exit door, so it warns of nothing and is not
+        learned (``away`` silences never are) until the next activity ends it. The caller has
+        advanced the detector to ``at`` first, so what fell due before was raised."""
+        self.context = SilenceContext.AWAY
+        self.prewarn_at = None
+
+    def shift(self, by: float) -> None:
+        """The wall clock stepped: the silence keeps its real length (``HomeDetector``)."""
+        self.now += by
+        if self.installed is not None:
+            self.installed += by
+        if self.silence_start is not None:
+            self.silence_start += by
+        if self.prewarn_at is not None:
+            self.prewarn_at += by
+
     def _context_after(self, event: SensorEvent) -> SilenceContext:
         if self.beds:
             return SilenceContext.BED

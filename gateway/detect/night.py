@@ -164,6 +164,24 @@ class NightBedExitDetector:
         self.now = now
         return alarms
 
+    def home_empty(self, at: float) -> None:
+        """An away period began: the resident is not out of bed in this home."""
+        self.spell = None
+
+    def shift(self, by: float) -> None:
+        """The wall clock stepped: the spell keeps its real length; the night's end is a
+        time of day and stays (``HomeDetector``)."""
+        self.now += by
+        spell = self.spell
+        if spell is not None:
+            spell.exit += by
+            spell.free_since += by
+            spell.last_life += by
+            if spell.back_since is not None:
+                spell.back_since += by
+            if spell.door_open is not None:
+                spell.door_open += by
+
     def _bed(self, event: SensorEvent) -> None:
         spell = self.spell
         if event.value == 1:
@@ -246,6 +264,16 @@ class WanderingDetector:
         ):
             self.door_open = None
         return alarms
+
+    def home_empty(self, at: float) -> None:
+        """An away period began: a door opened before it was the resident leaving."""
+        self.door_open = None
+
+    def shift(self, by: float) -> None:
+        """The wall clock stepped: the watch keeps its real length (``HomeDetector``)."""
+        self.now += by
+        if self.door_open is not None:
+            self.door_open += by
 
     def advance(self, now: float) -> list[HomeAlarm]:
         if now < self.now:

@@ -36,6 +36,12 @@ class _Fixed:
         self.alarms = [a for a in self.alarms if a.time > now]
         return due
 
+    def shift(self, by: float) -> None:
+        self.alarms = [HomeAlarm(a.type, a.time + by) for a in self.alarms]
+
+    def home_empty(self, at: float) -> None:
+        self.alarms = [a for a in self.alarms if a.time <= at]
+
 
 def test_monitor_merges_alarms_in_time_order() -> None:
     a, b, c = HomeAlarm("x", 30.0), HomeAlarm("y", 10.0), HomeAlarm("z", 20.0)
