@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -127,8 +127,11 @@ def fault_home(
     button_heartbeat_s: float = 5.0,
     resend_interval_s: float = 1.0,
     settings: dict[str, str] | None = None,
+    expected_problems: Sequence[str] = (),
 ) -> Iterator[FaultHome]:
-    """A home for ``centre``; its gateway has answered the button before this yields."""
+    """A home for ``centre``; its gateway has answered the button before this yields.
+
+    ``expected_problems``: ERROR lines the test provokes on purpose (and checks for itself)."""
     gateway_id, device_id = f"gw-{name}", f"call-{name}"
     centre.broker.add_account(gateway_id, centre.accounts.for_gateway(gateway_id))
     faults = FaultLog()
@@ -161,7 +164,7 @@ def fault_home(
         port.close()
         if partition is not None:
             partition.stop()
-    gateway.service.assert_clean()
+    gateway.service.assert_clean(expected_problems)
 
 
 @dataclass(frozen=True)
