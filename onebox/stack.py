@@ -74,7 +74,9 @@ class ServerProcess:
         admin_password: str | None = None,
         port: int | None = None,
         instance: str = "1",
+        settings: dict[str, str] | None = None,
     ) -> None:
+        """``settings``: more ``SERVER_*`` variables, e.g. a short cloud fall window."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = workdir / f"server-{instance}"
@@ -91,6 +93,7 @@ class ServerProcess:
             env["SERVER_DATABASE_URL"] = database_url
         if admin_password:
             env["SERVER_ADMIN_PASSWORD"] = admin_password
+        env.update(settings or {})
         self.service = python_service(f"server-{instance}", ["server"], workdir, env)
 
     def start(self, timeout: float = 60) -> ServerProcess:
