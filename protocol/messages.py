@@ -173,11 +173,35 @@ class EventBody(_Strict):
     detail: dict[str, Scalar] = Field(default_factory=dict, max_length=64)
 
 
+MeasurementName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+TelemetryFields = Annotated[dict[str, Scalar], Field(min_length=1, max_length=64)]
+
+
 class TelemetryBody(_Strict):
     """One measurement point; the server writes it to the telemetry store."""
 
-    measurement: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-    fields: dict[str, Scalar] = Field(min_length=1, max_length=64)
+    measurement: MeasurementName
+    fields: TelemetryFields
+
+
+MAX_BATCH_READINGS = 1000  # a minute of a second-by-second sensor, or a backlog in slices
+
+
+class TelemetryReading(_Strict):
+    """One point of a `TelemetryBatchBody`: a `TelemetryBody` with its own device and time
+    (``gateway_time``: when the gateway received the reading, as in a ``telemetry`` message)."""
+
+    measurement: MeasurementName
+    device_id: DeviceId | None = None
+    gateway_time: Timestamp
+    fields: TelemetryFields
+
+
+class TelemetryBatchBody(_Strict):
+    """Many points in one message: what a gateway has gathered (its backlog after an outage,
+    a sensor that reports more often than it is worth a message), written like ``telemetry``."""
+
+    readings: list[TelemetryReading] = Field(min_length=1, max_length=MAX_BATCH_READINGS)
 
 
 class StatusBody(_Strict):
@@ -238,6 +262,20 @@ class TelemetryMessage(_Envelope):
     body: TelemetryBody
 
 
+class TelemetryBatchMessage(_Envelope):
+    """Points of any of the gateway's devices: each reading names its device, the envelope
+    none (a ``device_id`` there is refused rather than left to mean something)."""
+
+    type: Literal["telemetry_batch"] = "telemetry_batch"
+    body: TelemetryBatchBody
+
+    @model_validator(mode="after")
+    def _devices_in_readings(self) -> TelemetryBatchMessage:
+        if self.device_id is not None:
+            raise ValueError("a telemetry batch names its devices in its readings")
+        return self
+
+
 class StatusMessage(_Envelope):
     type: Literal["status"] = "status"
     body: StatusBody
@@ -268,7 +306,12 @@ class HomeConfigMessage(_Envelope):
 
 
 UplinkMessage = Annotated[
-    AlarmMessage | EventMessage | TelemetryMessage | StatusMessage | SamplesMessage,
+    AlarmMessage
+    | EventMessage
+    | TelemetryMessage
+    | TelemetryBatchMessage
+    | StatusMessage
+    | SamplesMessage,
     Field(discriminator="type"),
 ]
 DownlinkMessage = Annotated[

@@ -26,6 +26,7 @@ class Channel(StrEnum):
     ALARM = "alarm"
     EVENT = "event"
     TELEMETRY = "telemetry"
+    TELEMETRY_BATCH = "telemetry_batch"  # many telemetry points in one message
     STATUS = "status"
     RECEIPT = "receipt"
     COMMAND = "command"

@@ -29,6 +29,7 @@ from protocol import (
     ReceiptMessage,
     SamplesMessage,
     StatusMessage,
+    TelemetryBatchMessage,
     TelemetryMessage,
     decode_uplink,
     encode,
@@ -37,10 +38,11 @@ from protocol.topics import TopicName
 from server.crud.alarms import get_alarm, ingest_alarm
 from server.crud.ingest import record_event, record_rejected, record_status
 from server.db.models import Gateway
+from server.ingest.telemetry import TelemetryUplink, points_of
 from server.live_relay import announce_change
 from server.store_health import is_store_fault
 from server.supervision import gateway_offline_alarm
-from server.telemetry import Admission, TelemetryPoint, TelemetrySink
+from server.telemetry import Admission, TelemetrySink
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ class UplinkHandler:
             return self._alarm(message, now)
         if isinstance(message, SamplesMessage):
             return self._unrouted_samples(message)
-        if isinstance(message, TelemetryMessage):
+        if isinstance(message, TelemetryMessage | TelemetryBatchMessage):
             # No SQL, no I/O: queued for the telemetry writer, so what follows (an alarm
             # perhaps) is not held up by it.
             self._offer_telemetry(message)
@@ -123,7 +125,7 @@ class UplinkHandler:
                 out.extend(self._alarm(message, now))
             elif isinstance(message, SamplesMessage):
                 out.extend(self._unrouted_samples(message))
-            elif isinstance(message, TelemetryMessage):
+            elif isinstance(message, TelemetryMessage | TelemetryBatchMessage):
                 self._offer_telemetry(message)
             else:
                 stored.append(message)
@@ -214,23 +216,22 @@ class UplinkHandler:
         log.warning("samples from %s reached the store's lane; not detected", message.gateway_id)
         return Outgoing()
 
-    def _offer_telemetry(self, message: TelemetryMessage) -> None:
+    def _offer_telemetry(self, message: TelemetryUplink) -> None:
         """Telemetry may be thinned under pressure, alarms never: count what was shed."""
-        tags = {"gateway_id": message.gateway_id}
-        if message.device_id:
-            tags["device_id"] = message.device_id
-        try:
-            point = TelemetryPoint.at(
-                message.body.measurement, tags, message.body.fields, message.gateway_time
+        found = points_of(message)
+        if found.refused:
+            self.counts["telemetry_invalid"] += len(found.refused)
+            log.warning(
+                "%d telemetry point(s) from %s dropped: %s",
+                len(found.refused),
+                message.gateway_id,
+                found.refused[0],
             )
-        except (ValueError, OverflowError) as err:
-            self.counts["telemetry_invalid"] += 1
-            log.warning("telemetry point from %s dropped: %s", message.gateway_id, err)
-            return
-        admission = self._telemetry.offer(point)
-        if admission is not Admission.QUEUED:
-            # The writer logs the overload once per episode; here it is only counted.
-            self.counts[f"telemetry_{admission.value}"] += 1
+        admitted = self._telemetry.offer_many(found.points)
+        for admission in (Admission.DISPLACED_OLDEST, Admission.REFUSED):
+            if admitted[admission]:
+                # The writer logs the overload once per episode; here it is only counted.
+                self.counts[f"telemetry_{admission.value}"] += admitted[admission]
 
     def _reject(self, topic: str, payload: bytes, err: MessageRejected, now: datetime) -> None:
         self.counts[f"rejected_{err.reason.value}"] += 1

@@ -16,6 +16,7 @@ Exception tree (under ``server.ServerError``)::
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from enum import Enum
 from typing import Protocol
@@ -83,6 +84,9 @@ class TelemetrySink(Protocol):
     """Where ingest hands telemetry: never blocks, never raises for a full queue."""
 
     def offer(self, point: TelemetryPoint) -> Admission: ...
+
+    def offer_many(self, points: Sequence[TelemetryPoint]) -> Counter[Admission]:
+        """Points of one message, under one lock; counts per `Admission`."""
 
 
 class TelemetryStore(Protocol):

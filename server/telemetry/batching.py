@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from server.telemetry import (
@@ -101,27 +101,53 @@ class BatchingWriter:
 
     def offer(self, point: TelemetryPoint) -> Admission:
         """Queue ``point``; O(1), never blocks on the store."""
+        admitted = self.offer_many((point,))
+        if admitted[Admission.REFUSED]:
+            return Admission.REFUSED
+        return (
+            Admission.DISPLACED_OLDEST if admitted[Admission.DISPLACED_OLDEST] else Admission.QUEUED
+        )
+
+    def offer_many(self, points: Sequence[TelemetryPoint]) -> Counter[Admission]:
+        """Queue ``points`` (a batch message's) under one lock; never blocks on the store.
+
+        Counts per `Admission`: each point that made the oldest queued one give way is
+        ``DISPLACED_OLDEST``, the others ``QUEUED``; all ``REFUSED`` while closing.
+        """
+        admitted: Counter[Admission] = Counter()
+        if not points:
+            return admitted
         with self._cond:
             if self._stopping:
-                self._counters.dropped["closed"] += 1
-                return Admission.REFUSED
-            displaced = len(self._queue) >= self.policy.queue_bound
-            if displaced:
+                self._counters.dropped["closed"] += len(points)
+                admitted[Admission.REFUSED] = len(points)
+                return admitted
+            before = len(self._queue)
+            now = self._clock()
+            self._queue.extend([(now, point) for point in points])
+            displaced = max(0, len(self._queue) - self.policy.queue_bound)
+            for _ in range(displaced):
                 self._queue.popleft()
-                self._counters.dropped["queue_full"] += 1
-                if not self._shedding:
-                    self._shedding = True
-                    log.warning(
-                        "telemetry queue full (%d points): dropping the oldest points; "
-                        "the telemetry store is not keeping up",
-                        self.policy.queue_bound,
-                    )
-            self._queue.append((self._clock(), point))
-            self._counters.accepted += 1
+            if displaced:
+                self._counters.dropped["queue_full"] += displaced
+                self._start_shedding()
+            self._counters.accepted += len(points)
             queued = len(self._queue)
-            if queued == 1 or queued == self.policy.batch_size:
+            if before == 0 or before < self.policy.batch_size <= queued:
                 self._cond.notify_all()
-        return Admission.DISPLACED_OLDEST if displaced else Admission.QUEUED
+        admitted[Admission.QUEUED] = len(points) - displaced
+        admitted[Admission.DISPLACED_OLDEST] = displaced
+        return admitted
+
+    def _start_shedding(self) -> None:
+        """Under the lock: say so once per episode of a full queue."""
+        if not self._shedding:
+            self._shedding = True
+            log.warning(
+                "telemetry queue full (%d points): dropping the oldest points; "
+                "the telemetry store is not keeping up",
+                self.policy.queue_bound,
+            )
 
     def stats(self) -> WriterStats:
         with self._cond:

@@ -25,8 +25,11 @@ from protocol import (
     SamplesMessage,
     StatusBody,
     StatusMessage,
+    TelemetryBatchBody,
+    TelemetryBatchMessage,
     TelemetryBody,
     TelemetryMessage,
+    TelemetryReading,
     TopicName,
 )
 from protocol.home_config import ConfiguredDevice, DetectorSettings, ResidentProfile
@@ -62,6 +65,24 @@ def sample_messages(gateway_id: str = GATEWAY_ID) -> dict[Channel, BaseModel]:
             **envelope,
             device_id="btn-1",
             body=TelemetryBody(measurement="battery", fields={"percent": 79, "low": False}),
+        ),
+        Channel.TELEMETRY_BATCH: TelemetryBatchMessage(
+            **envelope,
+            body=TelemetryBatchBody(
+                readings=[
+                    TelemetryReading(
+                        measurement="vitals",
+                        device_id="bed-1",
+                        gateway_time=GATEWAY_TIME - timedelta(minutes=1),
+                        fields={"heart_bpm": 61.5, "occupied": True},
+                    ),
+                    TelemetryReading(
+                        measurement="battery",
+                        gateway_time=DEVICE_TIME,
+                        fields={"percent": 79},
+                    ),
+                ]
+            ),
         ),
         Channel.STATUS: StatusMessage(
             **envelope,

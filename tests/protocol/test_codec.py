@@ -23,6 +23,7 @@ from protocol import (
     Origin,
     ProtocolError,
     RejectReason,
+    TelemetryBatchMessage,
     decode_downlink,
     decode_uplink,
     encode,
@@ -30,10 +31,17 @@ from protocol import (
     parse_topic,
 )
 from protocol.codec import MAX_PAYLOAD_BYTES
+from protocol.messages import MAX_BATCH_READINGS
 from protocol.topics import GATEWAY_ID_PATTERN
 from tests.protocol.samples import GATEWAY_ID, GATEWAY_TIME, sample_messages, topic_of
 
-UPLINK = [Channel.ALARM, Channel.EVENT, Channel.TELEMETRY, Channel.STATUS]
+UPLINK = [
+    Channel.ALARM,
+    Channel.EVENT,
+    Channel.TELEMETRY,
+    Channel.TELEMETRY_BATCH,
+    Channel.STATUS,
+]
 DOWNLINK = [Channel.RECEIPT, Channel.COMMAND, Channel.CONFIG]
 ALARM_TOPIC = topic_of(Channel.ALARM)
 
@@ -167,6 +175,40 @@ def test_missing_or_other_schema_version_is_unsupported(version: object) -> None
     else:
         raw["v"] = version
     assert _rejected(ALARM_TOPIC, json.dumps(raw).encode()) is RejectReason.UNSUPPORTED_VERSION
+
+
+def _batch_json() -> dict[str, Any]:
+    raw: dict[str, Any] = json.loads(encode(sample_messages()[Channel.TELEMETRY_BATCH]))
+    return raw
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["envelope device", "no readings", "too many readings", "naive time", "no fields"],
+)
+def test_telemetry_batch_breaking_its_rules_is_invalid(change: str) -> None:
+    raw = _batch_json()
+    readings = raw["body"]["readings"]
+    if change == "envelope device":
+        raw["device_id"] = "bed-1"  # each reading names its device; the envelope none
+    elif change == "no readings":
+        readings.clear()
+    elif change == "too many readings":
+        readings[:] = readings[:1] * (MAX_BATCH_READINGS + 1)
+    elif change == "naive time":
+        readings[0]["gateway_time"] = "2024-03-01T12:29:05"
+    else:
+        readings[1]["fields"] = {}
+    payload = json.dumps(raw).encode()
+    assert _rejected(topic_of(Channel.TELEMETRY_BATCH), payload) is RejectReason.INVALID
+
+
+def test_telemetry_batch_of_the_most_readings_decodes() -> None:
+    raw = _batch_json()
+    raw["body"]["readings"] = raw["body"]["readings"][:1] * MAX_BATCH_READINGS
+    message = decode_uplink(topic_of(Channel.TELEMETRY_BATCH), json.dumps(raw).encode())
+    assert isinstance(message, TelemetryBatchMessage)
+    assert len(message.body.readings) == MAX_BATCH_READINGS
 
 
 @pytest.mark.parametrize(

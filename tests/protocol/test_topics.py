@@ -18,6 +18,7 @@ gateway_ids = st.from_regex(GATEWAY_ID_PATTERN, fullmatch=True)
         (Channel.ALARM, Direction.UP),
         (Channel.EVENT, Direction.UP),
         (Channel.TELEMETRY, Direction.UP),
+        (Channel.TELEMETRY_BATCH, Direction.UP),
         (Channel.STATUS, Direction.UP),
         (Channel.RECEIPT, Direction.DOWN),
         (Channel.COMMAND, Direction.DOWN),

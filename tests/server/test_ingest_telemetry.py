@@ -1,0 +1,106 @@
+"""Telemetry batches at the ingest handler: every reading a point, a bad one dropped alone,
+backpressure counted per point."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from protocol import (
+    TelemetryBatchBody,
+    TelemetryBatchMessage,
+    TelemetryReading,
+    encode,
+)
+from server.centre import Centre
+from server.ingest.handler import Outgoing, UplinkHandler
+from server.telemetry.batching import BatchingWriter, BatchPolicy
+from server.telemetry.embedded import EmbeddedTelemetryStore
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+TOPIC = "eldercare/v1/gw-1/up/telemetry_batch"
+
+
+def batch(*readings: TelemetryReading) -> bytes:
+    message = TelemetryBatchMessage(
+        gateway_id="gw-1", gateway_time=NOW, body=TelemetryBatchBody(readings=list(readings))
+    )
+    return encode(message)
+
+
+def vitals(
+    minute: int, device_id: str | None = "bed-1", fields: dict[str, float] | None = None
+) -> TelemetryReading:
+    return TelemetryReading(
+        measurement="vitals",
+        device_id=device_id,
+        gateway_time=NOW + timedelta(minutes=minute),
+        fields=fields or {"heart_bpm": 60.0 + minute},
+    )
+
+
+@pytest.fixture
+def store(centre: Centre) -> EmbeddedTelemetryStore:
+    store = centre.telemetry_store
+    assert isinstance(store, EmbeddedTelemetryStore)
+    centre.telemetry.start()
+    return store
+
+
+@pytest.mark.parametrize("lane", ["alone", "routine batch"])
+def test_every_reading_is_a_point_with_its_device_and_time(
+    centre: Centre, store: EmbeddedTelemetryStore, lane: str
+) -> None:
+    handler = UplinkHandler(centre.sessions, centre.telemetry, clock=NOW.timestamp)
+    payload = batch(vitals(0), vitals(1, device_id="bed-2"), vitals(2, device_id=None))
+    if lane == "alone":
+        assert handler.handle(TOPIC, payload) == Outgoing()
+    else:
+        assert handler.handle_many([(TOPIC, payload)]) == Outgoing()
+    assert centre.telemetry.flush()
+
+    rows = store.query("vitals")
+    assert rows == [
+        (
+            int(NOW.timestamp()) * 10**9,
+            {"gateway_id": "gw-1", "device_id": "bed-1"},
+            {"heart_bpm": 60.0},
+        ),
+        (
+            int(NOW.timestamp() + 60) * 10**9,
+            {"gateway_id": "gw-1", "device_id": "bed-2"},
+            {"heart_bpm": 61.0},
+        ),
+        (int(NOW.timestamp() + 120) * 10**9, {"gateway_id": "gw-1"}, {"heart_bpm": 62.0}),
+    ]
+    assert handler.counts["telemetry_batch"] == 1
+
+
+def test_a_reading_no_store_could_keep_is_dropped_alone(
+    centre: Centre, store: EmbeddedTelemetryStore
+) -> None:
+    handler = UplinkHandler(centre.sessions, centre.telemetry, clock=NOW.timestamp)
+    bad = vitals(1, fields={"heart\nbpm": 61.0})  # line protocol cannot carry a line break in a key
+
+    handler.handle(TOPIC, batch(vitals(0), bad, vitals(2)))
+
+    assert centre.telemetry.flush()
+    assert [fields for _, _, fields in store.query("vitals")] == [
+        {"heart_bpm": 60.0},
+        {"heart_bpm": 62.0},
+    ]
+    assert handler.counts["telemetry_invalid"] == 1
+
+
+def test_a_batch_into_a_full_queue_displaces_the_oldest_point_by_point(centre: Centre) -> None:
+    # The writer is not running: the store is not keeping up.
+    writer = BatchingWriter(centre.telemetry_store, BatchPolicy(batch_size=1, queue_bound=3))
+    handler = UplinkHandler(centre.sessions, writer, clock=NOW.timestamp)
+
+    handler.handle(TOPIC, batch(*(vitals(minute) for minute in range(5))))
+
+    assert handler.counts["telemetry_displaced_oldest"] == 2
+    stats = writer.stats()
+    assert (stats.accepted, stats.queued, stats.dropped) == (5, 3, {"queue_full": 2})
+    assert stats.shedding
