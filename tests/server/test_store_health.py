@@ -204,6 +204,7 @@ def test_health_and_metrics_show_a_failing_store(tmp_path: Path) -> None:
         health = client.get("/api/health").json()
         assert (health["status"], health["store"]) == ("degraded", "failing")
         assert health["store_fault"]["error"] == "database is locked"
+        assert health["store_refused_writes"] == 1
         got = samples(client.get("/api/metrics", headers=login(client)).text)
         assert got[("eldercare_store_failing", ())] == 1
         assert got[("eldercare_store_refused_writes_total", ())] == 1
