@@ -164,3 +164,26 @@ def test_installers_provision_and_operators_do_not(rig: Rig) -> None:
 def test_without_a_password_file_the_centre_issues_no_credentials(rig: Rig) -> None:
     rig.client.app.state.centre.accounts = None  # type: ignore[attr-defined]
     assert _register(rig, code=409)["detail"].startswith("this centre issues no broker")
+
+
+def test_a_resident_moving_out_pushes_the_home_it_left_again(rig: Rig) -> None:
+    """Both homes of a move are refreshed: the one left loses the resident's dementia
+    profile at once (a new revision), not at the installer's next edit."""
+    _register(rig)
+    put = rig.client.put("/api/gateways/gw-new/config", json=CONFIG, headers=rig.admin)
+    assert put.json()["config"]["resident"]["dementia"] is True
+    home = rig.client.get(f"/api/homes/{rig.home_id}", headers=rig.admin).json()
+    other = {**home, "id": "home-elsewhere", "gateway_ids": []}
+    other.pop("created_at")
+    assert rig.client.post("/api/homes", json=other, headers=rig.admin).status_code == 201
+    listed = rig.client.get(f"/api/residents?home_id={rig.home_id}", headers=rig.admin).json()
+    [resident] = listed["items"]
+    moved = {k: v for k, v in resident.items() if k not in ("id", "created_at")}
+    moved["home_id"] = "home-elsewhere"
+    response = rig.client.put(f"/api/residents/{resident['id']}", json=moved, headers=rig.admin)
+    assert response.status_code == 200, response.text
+
+    setup = rig.client.get("/api/gateways/gw-new/config", headers=rig.admin).json()
+    assert (setup["revision"], setup["config"]["resident"]["dementia"]) == (2, False)
+    assert setup["config"]["resident"]["checkin_due"] == "09:30"  # the installer's entry
+    assert setup["config"]["devices"] == put.json()["config"]["devices"]
