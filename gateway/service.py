@@ -159,6 +159,10 @@ class Gateway:
         self.alarms_raised = 0
         self.undelivered_after_s = undelivered_after_s
         self.not_delivered_since: float | None = None  # showing "alarm not delivered"
+        # What each serial device was last told of it (never told: OFF), and which could not
+        # be told (port closed): they are told once their port is open again.
+        self._told: dict[str, Pattern] = {}
+        self._untold: set[str] = set()
         self._delivery_checked_at = -math.inf
         self._fault_at: float | None = None  # the outbox last failed to store
         self.metrics: GatewayMetrics | None = None
@@ -220,7 +224,7 @@ class Gateway:
         self._fault_at = now
         if self.not_delivered_since is None:
             self.not_delivered_since = now
-            self._indicate_all(Pattern.NOT_DELIVERED)
+            self._tell_devices()
         if not first:
             return
         alarm = AlarmMessage(
@@ -252,12 +256,11 @@ class Gateway:
         why = self._undeliverable(now, waiting)
         if why is not None and self.not_delivered_since is None:
             self.not_delivered_since = now
-            self._indicate_all(Pattern.NOT_DELIVERED)
             log.log(why[0], "%s: showing NOT_DELIVERED on the devices", why[1])
         elif why is None and waiting is None and self.not_delivered_since is not None:
             log.warning("the centre has every alarm again: NOT_DELIVERED ends")
             self.not_delivered_since = None
-            self._indicate_all(Pattern.OFF)
+        self._tell_devices()
 
     def _undeliverable(
         self, now: float, waiting: tuple[int, float] | None
@@ -284,10 +287,22 @@ class Gateway:
     def _faulty(self, now: float) -> bool:
         return self._fault_at is not None and now - self._fault_at < FAULT_REPORT_EVERY_S
 
-    def _indicate_all(self, pattern: Pattern) -> None:
-        for device_id, link in self.serial_links.items():
-            if not link.send(Indicate(pattern, pattern, 0)):
-                log.warning("could not show %s on %s (port not open)", pattern.name, device_id)
+    def _tell_devices(self) -> None:
+        """Bring every serial device's NOT_DELIVERED signal in line with the gateway's state.
+
+        Called on every delivery check, so a device whose port was closed when the state
+        changed (a cable pulled during the outage), or one added meanwhile, is told once its
+        port is open again; a device is told each change once, not every second."""
+        wanted = Pattern.OFF if self.not_delivered_since is None else Pattern.NOT_DELIVERED
+        for device_id, link in list(self.serial_links.items()):
+            if self._told.get(device_id, Pattern.OFF) is wanted:
+                continue
+            if link.send(Indicate(wanted, wanted, 0)):
+                self._told[device_id] = wanted
+                self._untold.discard(device_id)
+            elif device_id not in self._untold:
+                self._untold.add(device_id)
+                log.warning("could not show %s on %s (port not open)", wanted.name, device_id)
 
     def _supervise(self) -> None:
         """Raise a technical alarm for each device that has gone silent."""

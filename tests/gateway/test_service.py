@@ -320,3 +320,20 @@ def test_with_a_backup_centre_the_home_is_told_only_after_the_backup_had_its_cha
     clock.now += 2.0
     gateway._check_delivery()
     assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]
+
+
+def test_a_device_whose_port_was_closed_is_told_not_delivered_once_it_is_open(
+    rig: Any, clock: Clock
+) -> None:
+    gateway, link, uplink = rig
+    link.open = False  # the cable pulled as the outage began
+    uplink.centre_links = CentreLinks(refusal="Not authorized")
+    gateway._check_delivery()
+    assert gateway.not_delivered_since is not None
+    assert link.sent == []
+    link.open = True
+    clock.now += 1.0
+    gateway._check_delivery()
+    clock.now += 1.0
+    gateway._check_delivery()
+    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]  # once
