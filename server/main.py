@@ -13,14 +13,16 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from server import Conflict, NotFound
-from server.api import edge_errors
+from server.api import edge_errors, validation_errors
 from server.api.routes import (
     alarms,
     audit,
     auth,
+    away,
     dispatch,
     gateway_setup,
     homes,
+    notifications,
     organisations,
     reports,
     residents,
@@ -67,17 +69,20 @@ def create_app(settings: ServerSettings) -> FastAPI:
         organisations,
         homes,
         residents,
+        away,
         responders,
         service_orders,
         audit,
         users,
         reports,
         gateway_setup,
+        notifications,
     ):
         api.include_router(module.router)
     app.add_exception_handler(NotFound, _status_of(status.HTTP_404_NOT_FOUND))
     app.add_exception_handler(Conflict, _status_of(status.HTTP_409_CONFLICT))
     edge_errors.install(app)
+    validation_errors.install(app)
     app.include_router(api)
     app.mount("/responder", StaticFiles(directory=RESPONDER_PAGE, html=True), name="responder")
     app.mount("/", StaticFiles(directory=CONSOLE, html=True), name="console")

@@ -37,6 +37,9 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     MANAGE_USERS = "manage_users"
     PROVISION_GATEWAYS = "provision_gateways"  # broker credentials and home configurations
+    SET_AWAY = "set_away"  # a resident's holidays and "away now" (family: their own)
+    READ_NOTIFICATIONS = "read_notifications"  # responders' channels (no secrets), deliveries
+    MANAGE_NOTIFICATIONS = "manage_notifications"  # channels: URLs and secrets of providers
 
 
 _OPERATOR = frozenset(
@@ -50,12 +53,14 @@ _OPERATOR = frozenset(
         Permission.READ_CARE_RECORDS,
         Permission.HANDLE_SERVICE_ORDERS,
         Permission.WATCH_CENTRE,
+        Permission.SET_AWAY,  # the resident phones: "I'm at my daughter's until Sunday"
     }
 )
 _SUPERVISOR = _OPERATOR | {
     Permission.MANAGE_CARE_RECORDS,
     Permission.READ_AUDIT,
     Permission.PROVISION_GATEWAYS,
+    Permission.READ_NOTIFICATIONS,
 }
 # Sets up homes' gateways: finds the home, registers the gateway, configures its devices.
 _INSTALLER = frozenset({Permission.READ_CARE_RECORDS, Permission.PROVISION_GATEWAYS})
@@ -67,7 +72,7 @@ _RESPONDER = frozenset(
         Permission.READ_VISIT,
     }
 )
-_FAMILY = frozenset({Permission.READ_ALARMS, Permission.READ_RESIDENT})
+_FAMILY = frozenset({Permission.READ_ALARMS, Permission.READ_RESIDENT, Permission.SET_AWAY})
 GRANTS: dict[str, frozenset[Permission]] = {
     "operator": _OPERATOR,
     "supervisor": _SUPERVISOR,
@@ -110,3 +115,6 @@ WatchCentre = Annotated[Operator, _requires(Permission.WATCH_CENTRE)]
 ReadAudit = Annotated[Operator, _requires(Permission.READ_AUDIT)]
 ManageUsers = Annotated[Operator, _requires(Permission.MANAGE_USERS)]
 ProvisionGateways = Annotated[Operator, _requires(Permission.PROVISION_GATEWAYS)]
+SetAway = Annotated[Operator, _requires(Permission.SET_AWAY)]
+ReadNotifications = Annotated[Operator, _requires(Permission.READ_NOTIFICATIONS)]
+ManageNotifications = Annotated[Operator, _requires(Permission.MANAGE_NOTIFICATIONS)]

@@ -9,6 +9,7 @@ configurations.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from protocol import HomeConfigBody
+from protocol.home_config import AwayPeriod
 from server import Conflict, NotFound
 from server.crud import audit
 from server.crud.home_profile import apply_care_records
@@ -94,7 +96,9 @@ def set_config(
     (``server/crud/home_profile.py``), as the gateway's next revision (its revision and home
     are set here)."""
     row = active(session, gateway_id)
-    entered = config.model_copy(update={"revision": 0, "home_id": row.home_id})
+    # The away periods are not the installer's: set through the away API, they stay.
+    kept = HomeConfigBody.model_validate(row.config_entered).away if row.config_entered else []
+    entered = config.model_copy(update={"revision": 0, "home_id": row.home_id, "away": kept})
     return _next_revision(session, row, entered, actor, now, {})
 
 
@@ -102,15 +106,8 @@ def refresh_home(session: Session, home_id: str, actor: str, now: datetime) -> l
     """After a change to ``home_id``'s residents: a new revision for each of its active
     gateways whose pushed configuration that change alters. Returns their ids, to publish
     once the transaction is committed."""
-    rows = session.scalars(
-        select(GatewayRegistration).where(
-            GatewayRegistration.home_id == home_id,
-            GatewayRegistration.revoked_at.is_(None),
-            GatewayRegistration.config_entered.is_not(None),
-        )
-    ).all()
     changed = []
-    for row in rows:
+    for row in configured(session, home_id):
         entered = HomeConfigBody.model_validate(row.config_entered)
         pushed = apply_care_records(session, home_id, entered)
         if row.config is None or _content(pushed) != _content(
@@ -119,6 +116,33 @@ def refresh_home(session: Session, home_id: str, actor: str, now: datetime) -> l
             _next_revision(session, row, entered, actor, now, {"reason": "care record"})
             changed.append(row.gateway_id)
     return changed
+
+
+def set_away(
+    session: Session, home_id: str, away: list[AwayPeriod], actor: str, now: datetime
+) -> list[str]:
+    """``away`` as the away periods of each of ``home_id``'s configured gateways, in a new
+    revision. Returns their ids, to publish once the transaction is committed."""
+    rows = configured(session, home_id)
+    for row in rows:
+        entered = HomeConfigBody.model_validate(row.config_entered)
+        _next_revision(
+            session, row, entered.model_copy(update={"away": away}), actor, now, {"reason": "away"}
+        )
+    return [row.gateway_id for row in rows]
+
+
+def configured(session: Session, home_id: str) -> Sequence[GatewayRegistration]:
+    """``home_id``'s active gateways that have a configuration from the centre."""
+    return session.scalars(
+        select(GatewayRegistration)
+        .where(
+            GatewayRegistration.home_id == home_id,
+            GatewayRegistration.revoked_at.is_(None),
+            GatewayRegistration.config_entered.is_not(None),
+        )
+        .order_by(GatewayRegistration.gateway_id)
+    ).all()
 
 
 def _content(config: HomeConfigBody) -> dict[str, Any]:

@@ -1,0 +1,110 @@
+"""A resident's away periods: kept in the home configuration of the home's gateways (no HTTP,
+no broker).
+
+The periods travel in ``HomeConfigBody.away`` (the gateway silences its home detectors while
+the home is empty: ``gateway/detect/away.py``), stored in each configured gateway's entry at
+the centre (``GatewayRegistration.config_entered``) and pushed as a new revision, retained, so
+a gateway offline when they are set gets them on reconnecting. All of a home's gateways carry
+the same periods. Periods that are over are dropped whenever the schedule is written, so the
+configuration stays small. A home with no gateway configured by the centre has nowhere to keep
+them: that is a conflict, not an empty schedule silently lost.
+
+Activity at home ends a period early at the gateway, which tells the centre in an
+``away_ended`` event; the schedule here is not changed by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from protocol import HomeConfigBody
+from protocol.home_config import MAX_AWAY, AwayPeriod, check_away
+from server import Conflict
+from server.crud import audit, provisioning
+from server.crud.records import fetch
+from server.db.care_models import Resident
+
+ENTITY = "resident"
+
+
+@dataclass(frozen=True)
+class AwaySchedule:
+    home_id: str
+    gateway_ids: list[str]
+    periods: list[AwayPeriod]
+
+    def under_way(self, now: datetime) -> AwayPeriod | None:
+        return next((p for p in self.periods if p.start <= now < p.end), None)
+
+
+def schedule(session: Session, resident_id: int, now: datetime) -> AwaySchedule:
+    """The resident's home's away periods still to come or under way."""
+    home_id = fetch(session, Resident, resident_id, ENTITY).home_id
+    rows = provisioning.configured(session, home_id)
+    periods = HomeConfigBody.model_validate(rows[0].config_entered).away if rows else []
+    return AwaySchedule(home_id, [r.gateway_id for r in rows], _upcoming(periods, now))
+
+
+def plan(
+    session: Session, resident_id: int, periods: list[AwayPeriod], actor: str, now: datetime
+) -> AwaySchedule:
+    """Replace the periods (in order, apart: the caller has checked) with ``periods``."""
+    if any(p.end <= now for p in periods):
+        raise ValueError("an away period is over already")
+    return _store(session, resident_id, periods, actor, now, "plan_away")
+
+
+def away_now(
+    session: Session, resident_id: int, until: datetime, note: str, actor: str, now: datetime
+) -> AwaySchedule:
+    """Away from ``now`` until ``until``: the period under way, if any, is replaced."""
+    if until <= now:
+        raise ValueError("until must be in the future")
+    if until - now > MAX_AWAY:
+        raise ValueError(f"an away period lasts at most {MAX_AWAY.days} days")
+    current = schedule(session, resident_id, now)
+    kept = [p for p in current.periods if p is not current.under_way(now)]
+    periods = sorted([*kept, AwayPeriod(start=now, end=until, note=note)], key=lambda p: p.start)
+    try:
+        check_away(periods)
+    except ValueError as err:
+        raise Conflict(f"{err}: change the planned period instead") from err
+    return _store(session, resident_id, periods, actor, now, "away_now")
+
+
+def back_now(session: Session, resident_id: int, actor: str, now: datetime) -> AwaySchedule:
+    """The resident is home: the period under way ends now; later plans stay."""
+    current = schedule(session, resident_id, now)
+    periods = [p for p in current.periods if p is not current.under_way(now)]
+    return _store(session, resident_id, periods, actor, now, "back_now")
+
+
+def _store(
+    session: Session,
+    resident_id: int,
+    periods: list[AwayPeriod],
+    actor: str,
+    now: datetime,
+    action: str,
+) -> AwaySchedule:
+    home_id = fetch(session, Resident, resident_id, ENTITY).home_id
+    periods = _upcoming(periods, now)
+    gateway_ids = provisioning.set_away(session, home_id, periods, actor, now)
+    if not gateway_ids:
+        raise Conflict(
+            f"home {home_id} has no gateway configured by the centre to keep away periods in"
+        )
+    detail = {
+        "home_id": home_id,
+        "periods": [p.model_dump(mode="json") for p in periods],
+        "gateway_ids": gateway_ids,
+    }
+    audit.record(session, actor, action, ENTITY, resident_id, now, detail)
+    return AwaySchedule(home_id, gateway_ids, periods)
+
+
+def _upcoming(periods: list[AwayPeriod], now: datetime) -> list[AwayPeriod]:
+    return [p for p in periods if p.end > now]
