@@ -69,7 +69,7 @@ class Centre:
             self.broker = BrokerLink(
                 settings.broker, settings.instance, self.handler, self.hub, self.store_health
             )
-        self.notify = NotifyChannels(settings.public_url, self.broker)
+        self.notify = NotifyChannels(settings.public_url, self.broker, self.sessions)
         self.dispatch = DispatchEngine(
             self.sessions, self.announce, notifier or self.notify.notifier
         )

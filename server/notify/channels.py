@@ -1,13 +1,14 @@
 """Where a responder can be reached: the channels configured for them.
 
 A responder may have several (an app listening on MQTT and an SMS provider behind a webhook);
-the composite notifier uses every one. Secrets never appear in ``repr`` (they would end up in
-logs and tracebacks).
+the composite notifier uses every one. Admins configure them through the API; the notifier
+reads them from the store (stored_channels.py). Secrets and webhook URLs never appear in
+``repr`` (they would end up in logs and tracebacks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -31,13 +32,15 @@ def responder_topic(account: str) -> str:
 @dataclass(frozen=True)
 class MqttChannel:
     account: str
+    channel_id: int | None = None  # the stored channel; None: every responder's default
 
 
 @dataclass(frozen=True)
 class WebhookChannel:
-    url: str
+    url: str = field(repr=False)  # providers put keys in query strings
     secret: str = field(repr=False)
     adapter: Adapter = "generic"  # sms / voice: a provider's adapter behind the URL
+    channel_id: int | None = None
 
 
 Channel = MqttChannel | WebhookChannel
@@ -45,20 +48,3 @@ Channel = MqttChannel | WebhookChannel
 
 class ChannelDirectory(Protocol):
     def channels_for(self, responder_id: int) -> Sequence[Channel]: ...
-
-
-class StaticDirectory:
-    """Channels from a mapping; with ``mqtt_for_all`` every responder also gets their own
-    MQTT topic (cheap: nobody subscribed, nothing delivered)."""
-
-    def __init__(
-        self, channels: Mapping[int, Sequence[Channel]] | None = None, *, mqtt_for_all: bool
-    ) -> None:
-        self._channels = dict(channels or {})
-        self._mqtt_for_all = mqtt_for_all
-
-    def channels_for(self, responder_id: int) -> Sequence[Channel]:
-        found = list(self._channels.get(responder_id, ()))
-        if self._mqtt_for_all and not any(isinstance(c, MqttChannel) for c in found):
-            found.insert(0, MqttChannel(responder_account(responder_id)))
-        return found

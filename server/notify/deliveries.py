@@ -1,8 +1,10 @@
 """The record of each notification sent on a channel: attempts, last status, outcome.
 
-Operators look here to see that a responder was not reached (a webhook kept failing, a
+Supervisors look here to see that a responder was not reached (a webhook kept failing, a
 provider refused the request). Records hold where a notification went with the query string
-and any user:password cut off (``redact``), never a secret or a header.
+and any user:password cut off (``redact``), never a secret or a header. A ``Delivery`` is the
+state of one delivery after its latest attempt; the centre keeps every attempt in SQL
+(stored_deliveries.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
+
+from server.notify.message import Notification
 
 DeliveryState = Literal["pending", "retrying", "delivered", "failed"]
 
@@ -30,6 +34,37 @@ class Delivery:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    notification_id: str
+    ladder_attempt: int  # the escalation ladder's repeat this notification belongs to
+    channel_id: int | None  # the configured channel; None for the default MQTT topic
+
+    @classmethod
+    def pending(
+        cls,
+        notification: Notification,
+        channel: str,
+        target: str,
+        channel_id: int | None,
+        at: datetime,
+    ) -> Delivery:
+        """A delivery about to be attempted for the first time."""
+        call = notification.call
+        return cls(
+            id=f"{notification.id}/{channel}:{target}",
+            alarm_id=call.alarm_id,
+            responder_id=call.responder_id,
+            channel=channel,
+            target=target,
+            state="pending",
+            attempts=0,
+            last_status=None,
+            last_error=None,
+            created_at=at,
+            updated_at=at,
+            notification_id=notification.id,
+            ladder_attempt=call.attempt,
+            channel_id=channel_id,
+        )
 
     def attempted(
         self, state: DeliveryState, status: int | None, error: str | None, at: datetime

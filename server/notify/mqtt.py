@@ -37,24 +37,11 @@ class MqttSender:
         queued = self._publish(topic, payload)
         now = self._clock()
         # "delivered" means handed to the broker link: MQTT has no receipt from the person.
-        pending = Delivery(
-            f"{notification.id}/mqtt",
-            notification.call.alarm_id,
-            notification.call.responder_id,
-            "mqtt",
-            topic,
-            "pending",
-            0,
-            None,
-            None,
-            now,
-            now,
-        )
+        pending = Delivery.pending(notification, "mqtt", topic, channel.channel_id, now)
         if queued:
             self.deliveries.save(pending.attempted("delivered", None, None, now))
         else:
             self.deliveries.save(
                 pending.attempted("failed", None, "broker link not connected", now)
             )
-        if not queued:
             log.warning("notification %s not published on %s", notification.id, topic)

@@ -1,33 +1,31 @@
-"""The centre's notification channels, built from the settings and the broker link."""
+"""The centre's notification channels, built from the settings, the store and the broker link."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from server.ingest.broker import BrokerLink
-from server.notify.channels import ChannelDirectory, StaticDirectory
 from server.notify.composite import CompositeNotifier
-from server.notify.deliveries import MemoryDeliveryLog
 from server.notify.mqtt import MqttSender
+from server.notify.stored_channels import StoredDirectory
+from server.notify.stored_deliveries import StoredDeliveryLog
 from server.notify.webhook import WebhookSender
 
 
 class NotifyChannels:
     """MQTT through the server's own broker connection (when it has one) and the webhook
-    worker, behind one ``CompositeNotifier``; deliveries recorded in ``deliveries``."""
+    worker, behind one ``CompositeNotifier``; channels read from the store (``directory``,
+    invalidated by the API on every change), every attempt recorded in ``deliveries``."""
 
     def __init__(
-        self,
-        public_url: str,
-        broker: BrokerLink | None,
-        directory: ChannelDirectory | None = None,
+        self, public_url: str, broker: BrokerLink | None, sessions: sessionmaker[Session]
     ) -> None:
-        self.deliveries = MemoryDeliveryLog()
+        self.deliveries = StoredDeliveryLog(sessions)
+        self.directory = StoredDirectory(sessions, mqtt_for_all=broker is not None)
         self.webhooks = WebhookSender(self.deliveries)
         mqtt = MqttSender(broker.publish, self.deliveries) if broker is not None else None
         self.notifier = CompositeNotifier(
-            directory or StaticDirectory(mqtt_for_all=broker is not None),
-            public_url,
-            mqtt=mqtt,
-            webhooks=self.webhooks,
+            self.directory, public_url, mqtt=mqtt, webhooks=self.webhooks
         )
 
     def start(self) -> None:

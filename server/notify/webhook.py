@@ -92,18 +92,12 @@ class WebhookSender:
     def send(self, notification: Notification, channel: WebhookChannel) -> None:
         """Queue one delivery; returns at once."""
         now = self._clock()
-        delivery = Delivery(
-            id=f"{notification.id}/webhook:{redact(channel.url)}",
-            alarm_id=notification.call.alarm_id,
-            responder_id=notification.call.responder_id,
-            channel=f"webhook:{channel.adapter}",
-            target=redact(channel.url),
-            state="pending",
-            attempts=0,
-            last_status=None,
-            last_error=None,
-            created_at=now,
-            updated_at=now,
+        delivery = Delivery.pending(
+            notification,
+            f"webhook:{channel.adapter}",
+            redact(channel.url),
+            channel.channel_id,
+            now,
         )
         self.deliveries.save(delivery)
         try:

@@ -27,8 +27,13 @@ from onebox.stack import Accounts
 from protocol.mqtt import BrokerEndpoint, new_client
 from server.centre import Centre
 from server.core.config import ServerSettings
+from server.crud.alarms import ingest_alarm
+from server.crud.notify import deliveries_query
+from server.db.engine import migrate
 from server.dispatch.notifier import ResponderCall
 from server.notify.channels import responder_account, responder_topic
+from tests.factories import alarm_message
+from tests.server.care_seed import responder
 
 pytestmark = pytest.mark.system
 ME, OTHER = 7, 8
@@ -80,11 +85,22 @@ def centre(tmp_path: Path, broker: Broker, accounts: Accounts) -> Iterator[Centr
         public_url="https://centre.example",
     )
     built = Centre(settings)
+    migrate(built.engine)
     assert built.broker is not None
     built.broker.start()
     wait_for(built.broker.connected.is_set, 10, "the server's broker link")
     yield built
     built.broker.stop()
+
+
+def stored_alarm(centre: Centre, at: datetime) -> str:
+    """An alarm and the two responders on record (delivery records refer to both)."""
+    message = alarm_message()
+    with centre.sessions.begin() as session:
+        for responder_id in (ME, OTHER):
+            responder(session, f"Responder {responder_id}", "volunteer", 100, id=responder_id)
+        assert ingest_alarm(session, message, at)
+    return message.id
 
 
 def test_responder_reads_own_notifications_only(
@@ -95,19 +111,29 @@ def test_responder_reads_own_notifications_only(
         assert app.subscribe(responder_topic(responder_account(ME))) == [1]
         assert app.subscribe(responder_topic(responder_account(OTHER))) in ([1], [0x87])
         at = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-        for responder in (OTHER, ME):
+        alarm_id = stored_alarm(centre, at)
+        for responder_id in (OTHER, ME):
             centre.dispatch.notifier.call_responder(
-                ResponderCall("al-1", responder, 1, 0, "fall", "home-1", 0, at, "Elm St 4", 300.0)
+                ResponderCall(
+                    alarm_id, responder_id, 1, 0, "fall", "home-1", 0, at, "Elm St 4", 300.0
+                )
             )
         topic, payload = app.messages.get(timeout=10)
         assert topic == responder_topic(responder_account(ME))
         got = json.loads(payload)
-        assert (got["alarm_id"], got["responder_id"], got["kind"]) == ("al-1", ME, "fall")
+        assert (got["alarm_id"], got["responder_id"], got["kind"]) == (alarm_id, ME, "fall")
         assert got["address"] == "Elm St 4"
-        assert got["accept_url"] == "https://centre.example/responder/#alarm=al-1"
+        assert got["accept_url"] == f"https://centre.example/responder/#alarm={alarm_id}"
         assert app.messages.empty()  # the other responder's notification never arrived
-        states = {d.responder_id: d.state for d in centre.notify.deliveries.recent("al-1")}
-        assert states == {OTHER: "delivered", ME: "delivered"}
+        with centre.sessions() as session:
+            stored = session.scalars(deliveries_query(alarm_id=alarm_id)).all()
+        assert {(d.responder_id, d.channel, d.attempt, d.outcome) for d in stored} == {
+            (OTHER, "mqtt", 1, "delivered"),
+            (ME, "mqtt", 1, "delivered"),
+        }
+        assert {d.target for d in stored if d.responder_id == ME} == {
+            responder_topic(responder_account(ME))
+        }
     finally:
         app.close()
 

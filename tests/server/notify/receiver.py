@@ -4,16 +4,24 @@ every request it got (headers and raw body), as a provider's endpoint would see 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from server.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
 @dataclass
 class Received:
     headers: dict[str, str]
     body: bytes
+
+    def signed_with(self, secret: str) -> bool:
+        """What a receiver checks: a fresh timestamp and the HMAC of exactly these bytes."""
+        timestamp, signature = self.headers[TIMESTAMP_HEADER], self.headers[SIGNATURE_HEADER]
+        return verify(secret, timestamp, signature, self.body, time.time())
 
 
 @dataclass
