@@ -7,7 +7,8 @@ given; a configuration adding a Zigbee button in a room is pushed and applied wi
 restart (the button's press raises an alarm from it, with its room); the gateway restarted
 while the centre's broker is down still runs that configuration; a revoked gateway can no
 longer connect. Edits to the resident's record that change what the gateway is pushed are
-new revisions, applied live.
+new revisions, applied live. An away period set while the gateway is offline reaches it, and
+activity at home ends it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from firmware_sim.zigbee import SosButton, Zigbee2MqttNetwork
+from firmware_sim.zigbee_device import ZigbeeDevice
 
 from onebox.broker import Broker, can_log_in
 from onebox.net import wait_for
@@ -279,6 +282,53 @@ def test_resident_edits_push_the_home_configuration_again(
         audit = _call(api, "GET", f"/api/audit?entity=gateway&entity_id={GATEWAY}")["items"]
         reasons = [e["detail"].get("reason") for e in audit if e["action"] == "configure"]
         assert reasons == ["care record"] * 4 + [None]  # newest first; revision 1 was entered
+    finally:
+        gateway.stop()
+    assert not [p for p in gateway.service.problems() if "Traceback" in p], gateway.service.log_path
+
+
+def _away_ended(api: httpx.Client) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = _call(
+        api, "GET", f"/api/device-events?gateway_id={GATEWAY}&kind=away_ended"
+    )
+    return events
+
+
+def test_away_now_reaches_an_offline_gateway_and_activity_ends_it(
+    tmp_path: Path,
+    centre: ProvisioningCentre,
+    home_broker: Broker,
+    accounts: Accounts,
+    zigbee: Zigbee2MqttNetwork,
+) -> None:
+    """ "Away now" set while the gateway is down is applied when it comes back (retained);
+    the hall PIR seeing somebody then ends the period at the gateway, which tells the centre."""
+    api = centre.api
+    _seed_home(api)
+    password = _call(api, "POST", "/api/gateways", {"gateway_id": GATEWAY, "home_id": HOME}, 201)[
+        "password"
+    ]
+    pir = {"kind": "motion_sensor", "transport": "zigbee2mqtt", "room": "hall"}
+    entered = {"devices": {"pir-hall": pir}, "rooms": ["hall"]}
+    assert _call(api, "PUT", f"/api/gateways/{GATEWAY}/config", entered)["revision"] == 1
+    rid = _call(api, "POST", "/api/residents", {"home_id": HOME, "name": "Li Hua"}, 201)["id"]
+    until = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    away = _call(api, "POST", f"/api/residents/{rid}/away/now", {"until": until, "note": "son's"})
+    assert away["away_now"]["note"] == "son's"
+    assert _pushed(api)["revision"] == 2  # while no gateway is connected
+
+    gateway = _gateway(tmp_path, centre, home_broker, accounts, password).start()
+    try:
+        wait_for(lambda: _applied(api, 2), 30, "the away period applied")
+        report = _report(api)
+        assert report is not None
+        assert "away" in report["detail"]["changed"].split(",")
+        assert _away_ended(api) == []
+
+        ZigbeeDevice(zigbee, "pir-hall", "motion_sensor").set_active(True)
+        wait_for(lambda: bool(_away_ended(api)), 30, "the away_ended event")
+        [ended] = _away_ended(api)
+        assert ended["detail"]["device"] == "pir-hall"
     finally:
         gateway.stop()
     assert not [p for p in gateway.service.problems() if "Traceback" in p], gateway.service.log_path
