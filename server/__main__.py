@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from protocol.logs import configure_logging
 from server import ConfigurationError
+from server.core.collector import tune_collector
 from server.core.config import ServerSettings
 from server.live import LiveHub
 from server.main import create_app
@@ -24,6 +25,7 @@ def main() -> int:
         print(f"server: invalid configuration:\n{err}", file=sys.stderr)
         return 2
     app = create_app(settings)
+    tune_collector()
     _Server(uvicorn_config(settings, app), app.state.centre.hub).run()
     return 0
 
