@@ -180,6 +180,19 @@ def _cpu_s(stat_path: str) -> float:
     return (int(fields[11]) + int(fields[12])) * _TICK_S
 
 
+def settle(influx: InfluxServer, quiet_s: float = 0.5, most_s: float = 15.0) -> None:
+    """Wait until influxd is idle (below 5 % of a core over ``quiet_s``), at most ``most_s``:
+    its work after a run (compacting what was written, dropping a database) is not the next
+    run's."""
+    stat = f"/proc/{_pid(influx)}/stat"
+    deadline = time.monotonic() + most_s
+    while time.monotonic() < deadline:
+        before = _cpu_s(stat)
+        time.sleep(quiet_s)  # a sampling interval, not a wait for a condition
+        if _cpu_s(stat) - before < 0.05 * quiet_s:
+            return
+
+
 def wait_for_count(store: InfluxTelemetryStore, count: int, why: str) -> None:
     def all_there() -> bool:
         rows = store.query("SELECT count(heart_rate) FROM vitals")
@@ -378,8 +391,10 @@ def main() -> int:
     best: dict[str, float] = {}
     try:
         for round_ in range(args.rounds):
+            settle(influx)
             rates = {"direct": direct(influx, bodies, args.points, f"direct_{round_}")}
             for form, (payloads, count) in forms.items():
+                settle(influx)
                 database = f"{form}_{round_}"
                 rates[form] = ingest(stack, form, payloads, count, args.batch, database)
             for name, rate in rates.items():
