@@ -18,6 +18,9 @@ writes the same points, in the same order, into a database of its own set up the
   (mosquitto saves its store on every queued message, ``autosave_on_changes``), so the full
   set would take minutes.
 
+``--via handler`` measures the server's side alone: the same payloads handed to the ingest
+handler as the routine lane hands them (500 at a time), no broker, no publisher.
+
 Each rate counts from the first byte sent until InfluxDB answers a ``count()`` with every
 point. With ``--rounds`` > 1 the runs alternate and the best rate of each is kept (the machine
 is shared). CPU seconds per point of each process are printed to show where the time goes.
@@ -26,7 +29,7 @@ The last line is the one to compare runs by (``ratio`` is batch's, the goal's)::
     telemetry: points=N direct_per_s=X ingest_per_s=Y ratio=Z single_per_s=S single_ratio=R
 
     .venv/bin/python -m bench.telemetry [--points 200000] [--homes 2000] [--batch 5000]
-        [--per-message 100] [--rounds 1] [--single-points 2000]
+        [--per-message 100] [--rounds 1] [--single-points 2000] [--via broker|handler]
 """
 
 from __future__ import annotations
@@ -43,104 +46,30 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+from bench.telemetry_load import batch_payloads, readings, single_payloads
 from onebox.broker import CENTRE_ACL, Broker
 from onebox.influx import InfluxServer
 from onebox.net import wait_for
 from protocol import (
-    TelemetryBatchBody,
-    TelemetryBatchMessage,
     TelemetryBody,
     TelemetryMessage,
-    TelemetryReading,
     encode,
 )
-from protocol.messages import Scalar
 from protocol.mqtt import BrokerEndpoint, new_client
 from server.centre import Centre
 from server.core.collector import tune_collector
 from server.core.config import ServerSettings
-from server.telemetry import TelemetryPoint
+from server.ingest.broker import ROUTINE_BATCH
 from server.telemetry.influx import InfluxTelemetryStore
 from server.telemetry.influx_schema import RetentionPlan
 
 PUBLISHER = "bench-gateways"  # one account publishing for every simulated home
 _TICK_S = 1 / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(frozen=True)
-class Reading:
-    gateway_id: str
-    at: datetime
-    fields: dict[str, Scalar]
-
-    def point(self) -> TelemetryPoint:
-        tags = {"gateway_id": self.gateway_id, "device_id": "bed-1"}
-        return TelemetryPoint.at("vitals", tags, self.fields, self.at)
-
-
-def readings(count: int, homes: int) -> list[Reading]:
-    """``count`` vitals readings from ``homes`` homes, one a minute per home, ending now;
-    home by home (the order a home's readings arrive in, batched or not)."""
-    per_home = -(-count // homes)
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=per_home + 1)
-    made = []
-    for i in range(count):
-        home, step = i // per_home, i % per_home
-        made.append(
-            Reading(
-                f"gw-{home:05d}",
-                start + timedelta(minutes=step, milliseconds=home),
-                {
-                    "heart_rate": 55 + (i * 7) % 40,
-                    "respiration": 12.0 + (i % 9) / 3,
-                    "in_bed": i % 5 != 0,
-                },
-            )
-        )
-    return made
-
-
-def single_payloads(made: list[Reading]) -> list[tuple[str, bytes]]:
-    return [
-        (
-            f"eldercare/v1/{r.gateway_id}/up/telemetry",
-            encode(
-                TelemetryMessage(
-                    gateway_id=r.gateway_id,
-                    device_id="bed-1",
-                    gateway_time=r.at,
-                    body=TelemetryBody(measurement="vitals", fields=r.fields),
-                )
-            ),
-        )
-        for r in made
-    ]
-
-
-def batch_payloads(made: list[Reading], per_message: int) -> list[tuple[str, bytes]]:
-    """Each home's readings in order, ``per_message`` to a message (fewer in its last)."""
-    payloads, chunk = [], []
-    for i, r in enumerate(made):
-        chunk.append(r)
-        last = i + 1 == len(made) or made[i + 1].gateway_id != r.gateway_id
-        if len(chunk) == per_message or last:
-            body = TelemetryBatchBody(
-                readings=[
-                    TelemetryReading(
-                        measurement="vitals", device_id="bed-1", gateway_time=c.at, fields=c.fields
-                    )
-                    for c in chunk
-                ]
-            )
-            message = TelemetryBatchMessage(gateway_id=r.gateway_id, gateway_time=r.at, body=body)
-            payloads.append((f"eldercare/v1/{r.gateway_id}/up/telemetry_batch", encode(message)))
-            chunk = []
-    return payloads
 
 
 @dataclass
@@ -235,32 +164,98 @@ class Stack:
     publisher_password: str
 
 
-def ingest(
-    path: Stack, form: str, payloads: list[tuple[str, bytes]], count: int, batch: int, database: str
-) -> float:
-    """Points per second from the publisher's first message until InfluxDB has them all."""
+def _centre(stack: Stack, database: str, count: int, batch: int, *, mqtt: bool) -> Centre:
+    """The server's ingest as ``python -m server`` builds it, writing into ``database``."""
     settings = ServerSettings(
-        data_dir=path.workdir / database,
+        data_dir=stack.workdir / database,
         admin_password="bench",
-        mqtt_port=path.broker.port,
-        mqtt_password=path.server_password,
+        mqtt_enabled=mqtt,
+        mqtt_port=stack.broker.port,
+        mqtt_password=stack.server_password,
         instance=database,
         telemetry_backend="influxdb",
-        influx_url=path.influx.url,
+        influx_url=stack.influx.url,
         influx_database=database,
         telemetry_batch_size=batch,
         telemetry_queue_bound=max(count, batch),
     )
     centre = Centre(settings)
     tune_collector()  # as python -m server does once the application is built
-    assert centre.broker is not None
+    centre.telemetry_store.prepare()  # as the writer would; not part of the timed run
+    centre.telemetry.start()
+    return centre
+
+
+def _handled(centre: Centre) -> int:
+    return centre.handler.counts["telemetry"] + centre.handler.counts["telemetry_batch"]
+
+
+def _stored(centre: Centre, count: int, form: str, messages: int) -> None:
+    """Until InfluxDB counts every point. Once the handler has every message, the writer is
+    flushed (its last batch is not left to age: direct sends its last one at once). The
+    writer's own count first: a count() query scans every point so far, and polled all along
+    it would load InfluxDB (direct asks only after its last write)."""
+    wait_for(lambda: _handled(centre) >= messages, 300, f"{messages} messages handled", step=0.02)
+    assert centre.telemetry.flush(timeout_s=300), "the writer did not drain"
+    written = centre.telemetry.stats
+    wait_for(lambda: written().written >= count, 300, f"{count} points written", step=0.02)
     store = centre.telemetry_store
     assert isinstance(store, InfluxTelemetryStore)
-    store.prepare()  # as the writer would; not part of the timed run
-    centre.telemetry.start()
+    wait_for_count(store, count, form)
+
+
+def _done(centre: Centre, form: str, count: int, elapsed: float, cpu: Cpu, how: str) -> float:
+    stats = centre.telemetry.stats()
+    print(
+        f"bench: {form}: {how}, all {count} points stored after {elapsed:.2f} s: "
+        f"{count / elapsed:,.0f} points/s; writer batches={stats.batches} "
+        f"dropped={sum(stats.dropped.values())}"
+    )
+    print(f"bench: {form}: CPU per point: {cpu.per_point(count)}")
+    store = centre.telemetry_store
+    assert isinstance(store, InfluxTelemetryStore)
+    store.query(f'DROP DATABASE "{store.database}"')
+    centre.stop()
+    return count / elapsed
+
+
+def via_handler(
+    stack: Stack,
+    form: str,
+    payloads: list[tuple[str, bytes]],
+    count: int,
+    batch: int,
+    database: str,
+) -> float:
+    """The server's side alone: payloads handed to the ingest handler as its routine lane
+    does (``ROUTINE_BATCH`` at a time), no broker; from the first until InfluxDB has all."""
+    centre = _centre(stack, database, count, batch, mqtt=False)
+    cpu = Cpu({"influxd": _pid(stack.influx)})
+    with cpu.measure():
+        started = time.perf_counter()
+        for i in range(0, len(payloads), ROUTINE_BATCH):
+            centre.handler.handle_many(payloads[i : i + ROUTINE_BATCH])
+        handed = time.perf_counter() - started
+        _stored(centre, count, form, len(payloads))
+        elapsed = time.perf_counter() - started
+    how = f"{len(payloads)} messages handed to the handler in {handed:.2f} s"
+    return _done(centre, form, count, elapsed, cpu, how)
+
+
+def via_broker(
+    stack: Stack,
+    form: str,
+    payloads: list[tuple[str, bytes]],
+    count: int,
+    batch: int,
+    database: str,
+) -> float:
+    """End to end: from the publisher's first message until InfluxDB has every point."""
+    centre = _centre(stack, database, count, batch, mqtt=True)
+    assert centre.broker is not None
     centre.broker.start()
     wait_for(centre.broker.connected.is_set, 10, "the server's broker link")
-    file = path.workdir / f"{database}.pickle"
+    file = stack.workdir / f"{database}.pickle"
     file.write_bytes(pickle.dumps(payloads))
     publisher = subprocess.Popen(
         [
@@ -268,53 +263,39 @@ def ingest(
             "-m",
             "bench.telemetry_publish",
             str(file),
-            path.broker.host,
-            str(path.broker.port),
+            stack.broker.host,
+            str(stack.broker.port),
             PUBLISHER,
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "BENCH_PUBLISH_PASSWORD": path.publisher_password},
+        env={**os.environ, "BENCH_PUBLISH_PASSWORD": stack.publisher_password},
     )
     assert publisher.stdin is not None
     assert publisher.stdout is not None
     try:
         assert publisher.stdout.readline().strip() == "ready", "the publisher did not connect"
-        _subscribed(centre, path)
-        cpu = Cpu(
-            {
-                "mosquitto": _pid(path.broker),
-                "influxd": _pid(path.influx),
-                "publisher": publisher.pid,
-            }
-        )
+        _subscribed(centre, stack)
+        pids = {"mosquitto": _pid(stack.broker), "influxd": _pid(stack.influx)}
+        cpu = Cpu({**pids, "publisher": publisher.pid})
+        before = _handled(centre)  # the probe
         with cpu.measure():
             started = time.perf_counter()
             publisher.stdin.write("go\n")
             publisher.stdin.flush()
-            # The writer's own count first: a count() query scans every point so far, and
-            # polled all along it would load InfluxDB (direct asks only after its last write).
-            written = centre.telemetry.stats
-            wait_for(lambda: written().written >= count, 300, f"{count} points written", step=0.02)
-            wait_for_count(store, count, form)
+            _stored(centre, count, form, before + len(payloads))
             elapsed = time.perf_counter() - started
-        published = publisher.stdout.readline().split()
+        published = float(publisher.stdout.readline().split()[1])
     finally:
         if publisher.poll() is None:
             publisher.kill()
         publisher.wait()
-    stats = centre.telemetry.stats()
-    print(
-        f"bench: {form}: {len(payloads)} messages, published in {float(published[1]):.2f} s, "
-        f"all {count} points stored after {elapsed:.2f} s: {count / elapsed:,.0f} points/s; "
-        f"writer batches={stats.batches} dropped={sum(stats.dropped.values())} "
-        f"routine dropped={centre.broker.routine_dropped}"
+    how = (
+        f"{len(payloads)} messages published in {published:.2f} s "
+        f"(routine messages dropped: {centre.broker.routine_dropped})"
     )
-    print(f"bench: {form}: CPU per point: {cpu.per_point(count)}")
-    store.query(f'DROP DATABASE "{database}"')
-    centre.stop()
-    return count / elapsed
+    return _done(centre, form, count, elapsed, cpu, how)
 
 
 def _subscribed(centre: Centre, path: Stack) -> None:
@@ -372,6 +353,7 @@ def main() -> int:
     parser.add_argument("--per-message", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--single-points", type=int, default=2000)
+    parser.add_argument("--via", choices=["broker", "handler"], default="broker")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="eldercare-bench-telemetry-"))
@@ -396,7 +378,8 @@ def main() -> int:
             for form, (payloads, count) in forms.items():
                 settle(influx)
                 database = f"{form}_{round_}"
-                rates[form] = ingest(stack, form, payloads, count, args.batch, database)
+                run = via_broker if args.via == "broker" else via_handler
+                rates[form] = run(stack, form, payloads, count, args.batch, database)
             for name, rate in rates.items():
                 best[name] = max(best.get(name, 0.0), rate)
     finally:
