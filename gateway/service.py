@@ -163,6 +163,9 @@ class Gateway:
         # be told (port closed): they are told once their port is open again.
         self._told: dict[str, Pattern] = {}
         self._untold: set[str] = set()
+        # A device showing an "are you all right?" prompt, until when: the NOT_DELIVERED signal
+        # waits for it to end rather than cutting it short.
+        self._prompt_ends: dict[str, float] = {}
         self._delivery_checked_at = -math.inf
         self._fault_at: float | None = None  # the outbox last failed to store
         self.metrics: GatewayMetrics | None = None
@@ -293,10 +296,13 @@ class Gateway:
         Called on every delivery check, so a device whose port was closed when the state
         changed (a cable pulled during the outage), or one added meanwhile, is told once its
         port is open again; a device is told each change once, not every second."""
-        wanted = Pattern.OFF if self.not_delivered_since is None else Pattern.NOT_DELIVERED
+        wanted = self._resting_pattern()
+        now = self._clock()
         for device_id, link in list(self.serial_links.items()):
             if self._told.get(device_id, Pattern.OFF) is wanted:
                 continue
+            if self._prompt_ends.get(device_id, -math.inf) > now:
+                continue  # told when the prompt ends
             if link.send(Indicate(wanted, wanted, 0)):
                 self._told[device_id] = wanted
                 self._untold.discard(device_id)
@@ -538,16 +544,32 @@ class Gateway:
         if self.uplink is not None:
             self.uplink.wake()
 
+    def _resting_pattern(self) -> Pattern:
+        """What a device shows when nothing asks the resident anything: NOT_DELIVERED or OFF."""
+        return Pattern.OFF if self.not_delivered_since is None else Pattern.NOT_DELIVERED
+
     def _prompt(self, device: DeviceRef | None, on: bool, duration_s: float | None = None) -> None:
-        """Buzz the "are you all right?" prompt on a device, or on every serial device."""
-        pattern = Pattern.PROMPT if on else Pattern.OFF
+        """Buzz the "are you all right?" prompt on a device, or on every serial device.
+
+        Ending a prompt puts the device back to its resting pattern, not simply OFF: a prompt
+        during an outage must not wipe the "alarm not delivered" signal. A prompt that runs out
+        on the device (which then goes OFF) is followed by the resting pattern again, since
+        the device counts as told nothing once its prompt has ended."""
         window = self.falls.cancel_window_s if duration_s is None else duration_s
+        pattern = Pattern.PROMPT if on else self._resting_pattern()
         duration = round(window) if on else 0
         targets = [device.device_id] if device is not None else list(self.serial_links)
         for device_id in targets:
             link = self.serial_links.get(device_id)
             if link is None or not link.send(Indicate(pattern, pattern, duration)):
                 log.warning("could not prompt %s (port not open)", device_id)
+                continue
+            if on:
+                self._prompt_ends[device_id] = self._clock() + duration
+                self._told.pop(device_id, None)  # the device goes OFF when the prompt runs out
+            else:
+                self._prompt_ends.pop(device_id, None)
+                self._told[device_id] = pattern
 
     def _on_receipt(self, receipt: ReceiptMessage) -> None:
         alarm_id = receipt.body.ref_id

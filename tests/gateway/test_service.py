@@ -337,3 +337,46 @@ def test_a_device_whose_port_was_closed_is_told_not_delivered_once_it_is_open(
     clock.now += 1.0
     gateway._check_delivery()
     assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]  # once
+
+
+def test_a_prompt_during_an_outage_neither_is_cut_short_nor_wipes_not_delivered(
+    rig: Any, clock: Clock
+) -> None:
+    """A possible fall while no centre can be reached: the prompt is shown whole, and when it
+    ends (cancelled, or run out on the device) the device shows NOT_DELIVERED again, not OFF."""
+    gateway, link, uplink = rig
+    uplink.centre_links = CentreLinks(refusal="Not authorized")
+    gateway._check_delivery()
+    not_delivered = Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)
+    assert link.sent == [not_delivered]
+
+    gateway._prompt(None, True, 30)
+    for _ in range(5):
+        clock.now += 2.0
+        gateway._check_delivery()
+    assert link.sent[1:] == [Indicate(Pattern.PROMPT, Pattern.PROMPT, 30)]  # not cut short
+    gateway._prompt(None, False)  # the resident pressed: cancelled
+    assert link.sent[-1] == not_delivered
+
+    link.sent.clear()
+    gateway._prompt(None, True, 30)
+    clock.now += 29.0
+    gateway._check_delivery()
+    assert link.sent == [Indicate(Pattern.PROMPT, Pattern.PROMPT, 30)]
+    clock.now += 2.0  # the prompt ran out on the device, which went OFF by itself
+    gateway._check_delivery()
+    assert link.sent[-1] == not_delivered
+
+
+def test_a_prompt_ending_with_every_alarm_delivered_turns_the_device_off(
+    rig: Any, clock: Clock
+) -> None:
+    gateway, link, _ = rig
+    gateway._prompt(None, True, 30)
+    gateway._prompt(None, False)
+    clock.now += 40.0
+    gateway._check_delivery()
+    assert link.sent == [
+        Indicate(Pattern.PROMPT, Pattern.PROMPT, 30),
+        Indicate(Pattern.OFF, Pattern.OFF, 0),
+    ]
