@@ -98,6 +98,27 @@ def test_full_batches_go_at_once_and_the_rest_waits_for_its_age(
     assert stats.batch_latency.cumulative[-1] <= 3
 
 
+def test_a_message_of_many_points_is_taken_at_once_and_written_in_full_batches(
+    influx_store: InfluxTelemetryStore,
+    make_writer: MakeWriter,
+    base_time: datetime,
+) -> None:
+    writer = make_writer(influx_store, batch_size=100, max_age_s=5.0)
+    writer.start()
+
+    admitted = writer.offer_many(points(base_time, 250))
+
+    assert admitted == {Admission.QUEUED: 250, Admission.DISPLACED_OLDEST: 0}
+    # Woken by the batch that crossed batch_size, not by the age (the clock stands still).
+    wait_until(lambda: writer.stats().written == 200, "two full batches")
+    assert writer.stats().queued == 50
+
+    writer.close(timeout_s=20)
+    assert writer.offer_many(points(base_time, 3, first=250)) == {Admission.REFUSED: 3}
+    assert stored(influx_store) == list(range(250))
+    assert writer.stats().dropped == {"closed": 3}
+
+
 def test_flush_writes_a_young_partial_batch(
     influx_store: InfluxTelemetryStore,
     make_writer: MakeWriter,
