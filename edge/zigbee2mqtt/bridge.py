@@ -64,6 +64,7 @@ class Zigbee2MqttBridge:
         self._base = base_topic
         self._clock = clock
         self.rejected: Counter[str] = Counter()
+        self.refused = False  # the home broker is refusing the gateway (an episode, said once)
         self._client = new_client(client_id, endpoint)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
@@ -120,8 +121,17 @@ class Zigbee2MqttBridge:
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
-            log.error("Zigbee2MQTT broker refused the connection: %s", reason)
+            # paho retries with back-off; one line per episode, not per retry. While refused
+            # no Zigbee device can be heard, exactly as with Zigbee2MQTT itself down, so
+            # supervision hears "bridge offline" and the centre gets its technical alarm.
+            if not self.refused:
+                self.refused = True
+                log.error("Zigbee2MQTT broker refused the connection: %s", reason)
+                self._sink(AvailabilityChanged(BRIDGE_DEVICE, self._clock(), False))
             return
+        if self.refused:
+            self.refused = False
+            log.warning("Zigbee2MQTT broker accepts the gateway again")
         client.subscribe(f"{self._base}/#", qos=1)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:

@@ -348,3 +348,38 @@ def test_a_babbling_device_is_cut_off_but_its_presses_never_are(
     for _ in range(60):
         bridge.handle("zigbee2mqtt/sos", b'{"battery": 50}', retained=False)
     assert bridge.rejected["flood"] == 1500 - 300 + 10
+
+
+class ConnectReason:
+    """The part of paho's ReasonCode the bridge reads."""
+
+    def __init__(self, failure: bool) -> None:
+        self.is_failure = failure
+
+    def __str__(self) -> str:
+        return "Not authorized" if self.is_failure else "Success"
+
+
+class SubscribingClient:
+    def __init__(self) -> None:
+        self.subscribed: list[str] = []
+
+    def subscribe(self, topic: str, qos: int) -> None:
+        self.subscribed.append(topic)
+
+
+def test_a_refusing_home_broker_is_one_episode_heard_as_the_bridge_going_offline(
+    bridge: Zigbee2MqttBridge, recorder: EventRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = SubscribingClient()
+    for _ in range(4):  # paho retrying with back-off
+        bridge._on_connect(client, None, None, ConnectReason(True), None)  # type: ignore[arg-type]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == ["Zigbee2MQTT broker refused the connection: Not authorized"]
+    caplog.clear()  # the one error this test provokes, checked; any other still fails it
+    assert [e.online for e in recorder.events if isinstance(e, AvailabilityChanged)] == [False]
+    assert client.subscribed == []
+
+    bridge._on_connect(client, None, None, ConnectReason(False), None)  # type: ignore[arg-type]
+    assert not bridge.refused
+    assert client.subscribed == ["zigbee2mqtt/#"]
