@@ -188,6 +188,10 @@ def test_a_family_member_reads_their_resident_and_nobody_else(
             f"/api/telemetry/latest?measurement=vitals&field=heart_rate&gateway_id={b.gateway_id}",
             f"/api/alarms/{b.alarm_id}/visit",
             f"/api/alarms/{b.alarm_id}/suggestions",
+            f"/api/alarms/{a.alarm_id}/deliveries",
+            f"/api/alarms/{b.alarm_id}/deliveries",
+            "/api/notification-deliveries",
+            "/api/notification-channels",
             "/api/service-orders",
             "/api/responders",
             "/api/audit",
@@ -197,6 +201,9 @@ def test_a_family_member_reads_their_resident_and_nobody_else(
         ):
             response = family.get(path, params={} if "?" in path else None)
             assert response.status_code == 403, f"{path}: {response.status_code}"
+        # Away periods: their own resident's are theirs to read and set; another's is missing.
+        assert family.get(f"/api/residents/{b.resident_id}/away").status_code == 404
+        assert family.post(f"/api/residents/{b.resident_id}/away/back").status_code == 404
         # Nor may they change anything, their own resident's included.
         assert family.post(f"/api/alarms/{a.alarm_id}/acknowledge").status_code == 403
         assert family.post(f"/api/alarms/{b.alarm_id}/acknowledge").status_code == 403
