@@ -89,6 +89,12 @@ bench-edge: deps-demo $(STAMP)
 bench-fleet: deps-test $(STAMP)
 	$(PY) -m bench.fleet
 
+# Alarm latency idle and under a telemetry flood (a babbling serial device and a fleet of
+# chatty homes); the goal is flood p99 at most twice idle p99.
+.PHONY: bench-flood
+bench-flood: deps-test $(STAMP)
+	$(PY) -m bench.flood_latency
+
 # A randomized, seeded fault campaign on real components (bench/chaos.py): a fleet of homes,
 # mosquitto, two servers on PostgreSQL and a real gateway, 100+ faults, 10,000+ alarms; last
 # line `chaos: alarms=K delivered=D lost=L duplicates=U faults=F max_delay_s=M`. Not in `make test`.

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from protocol import Channel, CommandMessage, encode
 from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
-from protocol.topics import SHARED_UPLINK_FILTER, TopicName
+from protocol.topics import ROOT, SERVER_SHARE_GROUP, Direction, TopicName
 from server.ingest.handler import Outgoing, UplinkHandler
 from server.live import LiveHub
 from server.store_health import StoreHealth, is_store_fault
@@ -42,6 +42,13 @@ SESSION_EXPIRY_S = 0
 ROUTINE_BATCH = 500
 ROUTINE_BOUND = 100_000  # beyond this, routine messages are dropped (resent or lossy anyway)
 _Item = tuple[str, bytes] | None
+_SHARED_UP = f"$share/{SERVER_SHARE_GROUP}/{ROOT}/+/up"
+ALARM_FILTER = f"{_SHARED_UP}/{Channel.ALARM.value}"
+ROUTINE_FILTERS = tuple(
+    f"{_SHARED_UP}/{c.value}"
+    for c in Channel
+    if c.direction is Direction.UP and c is not Channel.ALARM
+)
 
 
 class BrokerLink:
@@ -63,6 +70,14 @@ class BrokerLink:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        # Alarms come over a connection of their own. The broker queues a session's messages
+        # in one FIFO and paho reads them on one thread, so on a shared connection an alarm
+        # waits behind every telemetry message of a flood that came before it.
+        self.alarms_connected = threading.Event()
+        self._alarm_client = new_client(f"server-{instance}-alarms", endpoint)
+        self._alarm_client.on_connect = self._on_alarm_connect
+        self._alarm_client.on_disconnect = self._on_alarm_disconnect
+        self._alarm_client.on_message = self._on_message
         self._alarms: queue.Queue[_Item] = queue.Queue()
         self._routine: queue.Queue[_Item] = queue.Queue(maxsize=ROUTINE_BOUND)
         self.routine_dropped = 0
@@ -75,10 +90,12 @@ class BrokerLink:
 
     def start(self) -> None:
         self.start_lanes()
-        connect_in_background(self._client, self._endpoint, session_expiry_s=SESSION_EXPIRY_S)
+        for client in (self._alarm_client, self._client):
+            connect_in_background(client, self._endpoint, session_expiry_s=SESSION_EXPIRY_S)
 
     def stop(self) -> None:
         stop(self._client)
+        stop(self._alarm_client)
         self._alarms.put(None)
         self._put_routine(None, block=True)
         for worker in self._workers:
@@ -90,14 +107,21 @@ class BrokerLink:
             worker.start()
 
     @property
+    def up(self) -> bool:
+        """Both connections (alarms, and everything else) are subscribed."""
+        return self.connected.is_set() and self.alarms_connected.is_set()
+
+    @property
     def backlog(self) -> dict[str, int]:
         return {"alarm": self._alarms.qsize(), "routine": self._routine.qsize()}
 
-    def deliver(self, out: Outgoing) -> None:
+    def deliver(self, out: Outgoing, *, urgent: bool = True) -> None:
         """Send what handling a message asked for (receipts, live events), from any thread:
-        paho queues publishes, the hub hands events to the event loop."""
+        paho queues publishes, the hub hands events to the event loop. An alarm's receipt
+        (``urgent``) goes on the alarm connection: the other one may be deep in a flood."""
+        client = self._alarm_client if urgent else self._client
         for reply_topic, payload in out.publish:
-            self._client.publish(reply_topic, payload, qos=1)
+            client.publish(reply_topic, payload, qos=1)
         for event in out.live:
             self._hub.publish(event)
 
@@ -127,13 +151,27 @@ class BrokerLink:
         if reason.is_failure:
             log.error("broker refused the server's connection: %s", reason)
             return
-        client.subscribe(SHARED_UPLINK_FILTER, qos=1)
+        client.subscribe([(f, 1) for f in ROUTINE_FILTERS])
         self.connected.set()
-        log.info("ingest connected, subscribed to %s", SHARED_UPLINK_FILTER)
+        log.info("ingest connected, subscribed to %s", ", ".join(ROUTINE_FILTERS))
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
         log.warning("ingest disconnected from the broker: %s", reason)
+
+    def _on_alarm_connect(
+        self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the server's alarm connection: %s", reason)
+            return
+        client.subscribe(ALARM_FILTER, qos=1)
+        self.alarms_connected.set()
+        log.info("ingest's alarm connection subscribed to %s", ALARM_FILTER)
+
+    def _on_alarm_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self.alarms_connected.clear()
+        log.warning("ingest's alarm connection lost: %s", reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         item = (msg.topic, bytes(msg.payload))
@@ -156,7 +194,7 @@ class BrokerLink:
     def _alarm_lane(self) -> None:
         while (item := self._alarms.get()) is not None:
             topic, payload = item
-            self._run(topic, partial(self._handler.handle, topic, payload))
+            self._run(topic, partial(self._handler.handle, topic, payload), urgent=True)
 
     def _routine_lane(self) -> None:
         while True:
@@ -173,11 +211,11 @@ class BrokerLink:
                 else:
                     batch.append(more)
             if batch:
-                self._run(batch[0][0], partial(self._handler.handle_many, batch))
+                self._run(batch[0][0], partial(self._handler.handle_many, batch), urgent=False)
             if stopping:
                 return
 
-    def _run(self, topic: str, work: Callable[[], Outgoing]) -> None:
+    def _run(self, topic: str, work: Callable[[], Outgoing], *, urgent: bool) -> None:
         try:
             out = work()
         except SQLAlchemyError as err:
@@ -195,7 +233,4 @@ class BrokerLink:
             return
         if self._store is not None and out.committed:
             self._store.answered()
-        for reply_topic, payload in out.publish:
-            self._client.publish(reply_topic, payload, qos=1)
-        for event in out.live:
-            self._hub.publish(event)
+        self.deliver(out, urgent=urgent)

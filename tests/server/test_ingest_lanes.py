@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 import paho.mqtt.client as mqtt
 
 from protocol.mqtt import BrokerEndpoint
-from server.ingest.broker import ROUTINE_BATCH, BrokerLink
+from protocol.topics import Channel, Direction
+from server.ingest.broker import ALARM_FILTER, ROUTINE_BATCH, ROUTINE_FILTERS, BrokerLink
 from server.ingest.handler import Outgoing
 from server.live import LiveHub
 
@@ -67,3 +68,12 @@ def test_an_alarm_overtakes_a_routine_backlog_which_is_then_stored_in_batches() 
     finally:
         store.release.set()
         link.stop()
+
+
+def test_alarms_have_a_connection_of_their_own_and_every_other_channel_the_other() -> None:
+    routine = {f.rsplit("/", 1)[-1] for f in ROUTINE_FILTERS}
+    uplink = {c.value for c in Channel if c.direction is Direction.UP}
+    assert ALARM_FILTER.rsplit("/", 1)[-1] == Channel.ALARM.value
+    assert Channel.ALARM.value not in routine  # a telemetry flood cannot queue ahead of one
+    assert routine | {Channel.ALARM.value} == uplink  # and nothing the gateways send is missed
+    assert all(f.startswith("$share/") for f in (*ROUTINE_FILTERS, ALARM_FILTER))

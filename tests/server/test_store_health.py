@@ -77,7 +77,7 @@ def rig(centre: Centre) -> tuple[Centre, BrokerLink, StoreHealth, RecordingHub, 
 
 def ingest(link: BrokerLink, payload: bytes) -> None:
     """What an ingest lane does with one alarm, on this thread."""
-    link._run(TOPIC, partial(link._handler.handle, TOPIC, payload))
+    link._run(TOPIC, partial(link._handler.handle, TOPIC, payload), urgent=True)
 
 
 def test_an_outage_is_one_critical_line_then_one_recorded_server_fault(
@@ -150,7 +150,7 @@ def test_telemetry_alone_does_not_end_an_episode(
         body=TelemetryBody(measurement="battery", fields={"percent": 80}),
     )
     batch = [("eldercare/v1/gw-1/up/telemetry", encode(point))]  # never reaches SQL
-    link._run("t", partial(link._handler.handle_many, batch))
+    link._run("t", partial(link._handler.handle_many, batch), urgent=False)
     assert health.fault is not None
 
 

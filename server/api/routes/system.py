@@ -30,7 +30,7 @@ def health(centre: CentreDep) -> dict[str, Any]:
         "store": "up" if fault is None else "failing",
         "store_fault": None if fault is None else fault.event(),
         "store_refused_writes": centre.store_health.refused,  # since start, all episodes
-        "mqtt": "disabled" if broker is None else ("up" if broker.connected.is_set() else "down"),
+        "mqtt": "disabled" if broker is None else ("up" if broker.up else "down"),
         "live_subscribers": centre.hub.subscriber_count,
         "live_relay": "local"
         if centre.relay is None
