@@ -26,6 +26,7 @@ import paho.mqtt.client as mqtt
 
 from gateway import OutboxError
 from gateway.backlog import TelemetryBacklog
+from gateway.backlog_batches import outgoing
 from gateway.backup import BackupCentre
 from gateway.outbox import Outbox
 from protocol import (
@@ -39,6 +40,7 @@ from protocol import (
     decode_downlink,
     encode,
 )
+from protocol.messages import MAX_BATCH_READINGS
 from protocol.mqtt import (
     BrokerEndpoint,
     connect_in_background,
@@ -365,17 +367,23 @@ class Uplink:
             self._outbox.attempted(item.id, now + self._resend_s * jitter)
 
     def _drain_backlog(self) -> bool:
-        """After the alarms: hand backlogged telemetry to paho, a window at a time (paho
-        resends what is in flight after a reconnect). True while some is left to drain."""
+        """After the alarms: hand backlogged telemetry to paho, a window of messages at a time
+        (paho resends what is in flight after a reconnect), telemetry gathered into
+        ``telemetry_batch`` messages. True while some is left to drain."""
         if self._backlog is None or not self._backlog.depth:
             return False
         self._draining = [info for info in self._draining if not info.is_published()]
-        for kept in self._backlog.oldest(BACKLOG_WINDOW - len(self._draining)):
-            info = self._client.publish(self.topics.of(Channel(kept.channel)), kept.payload, qos=1)
+        room = BACKLOG_WINDOW - len(self._draining)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        # Telemetry in batches (backlog_batches): the broker's cost is per message.
+        kept = self._backlog.oldest(MAX_BATCH_READINGS) if room > 0 else []
+        for message in outgoing(kept, self.gateway_id, now)[:room]:
+            info = self._client.publish(self.topics.of(message.channel), message.payload, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 return False  # disconnected again: it stays in the backlog
             self._draining.append(info)
-            self._backlog.sent(kept)
+            for row in message.rows:
+                self._backlog.sent(row)
         return bool(self._backlog.depth)
 
     def _heartbeat_loop(self) -> None:

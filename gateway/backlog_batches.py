@@ -1,0 +1,97 @@
+"""Backlogged telemetry sent as ``telemetry_batch`` messages rather than one by one.
+
+After an outage a gateway may hold hours of telemetry. Each message costs the centre's broker
+a save of its store (QoS 1), so one reading per message drains a fleet's backlogs at a few
+hundred readings a second for all gateways together; in batches of up to
+``MAX_BATCH_READINGS`` the same readings pass a hundred times faster, and alarms meet a
+broker that is not buried. Consecutive ``telemetry`` rows become one batch (their order is
+kept); device events go as they were kept. A kept payload that does not read back as this
+gateway's telemetry is sent as it was, alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from gateway.backlog import Kept
+from protocol import (
+    Channel,
+    TelemetryBatchBody,
+    TelemetryBatchMessage,
+    TelemetryMessage,
+    TelemetryReading,
+    encode,
+)
+from protocol.codec import MAX_PAYLOAD_BYTES
+from protocol.messages import MAX_BATCH_READINGS
+
+# Kept telemetry payloads gathered into one batch, at most this many bytes together: a reading
+# is shorter than the message it came in (no v, id, gateway_id, type or body around it), so the
+# batch, with its own envelope (far less than the margin), stays under the payload limit.
+BATCH_SOURCE_BYTES = MAX_PAYLOAD_BYTES - 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to publish, and the kept rows it carries (sent together)."""
+
+    channel: Channel
+    payload: bytes
+    rows: tuple[Kept, ...]
+
+
+def outgoing(kept: list[Kept], gateway_id: str, now: datetime) -> list[Outgoing]:
+    """``kept`` (oldest first) as the messages to publish, in the same order."""
+    messages: list[Outgoing] = []
+    run: list[tuple[Kept, TelemetryMessage]] = []
+    run_bytes = 0
+    for row in kept:
+        reading = _telemetry(row, gateway_id)
+        if reading is not None and (
+            len(run) == MAX_BATCH_READINGS or run_bytes + len(row.payload) > BATCH_SOURCE_BYTES
+        ):
+            messages.append(_batch(run, gateway_id, now))
+            run, run_bytes = [], 0
+        if reading is None:
+            if run:
+                messages.append(_batch(run, gateway_id, now))
+                run, run_bytes = [], 0
+            messages.append(Outgoing(Channel(row.channel), row.payload, (row,)))
+            continue
+        run.append((row, reading))
+        run_bytes += len(row.payload)
+    if run:
+        messages.append(_batch(run, gateway_id, now))
+    return messages
+
+
+def _telemetry(row: Kept, gateway_id: str) -> TelemetryMessage | None:
+    if row.channel != Channel.TELEMETRY.value:
+        return None
+    try:
+        message = TelemetryMessage.model_validate_json(row.payload, strict=True)
+    except ValidationError:
+        return None
+    return message if message.gateway_id == gateway_id else None
+
+
+def _batch(run: list[tuple[Kept, TelemetryMessage]], gateway_id: str, now: datetime) -> Outgoing:
+    if len(run) == 1:  # nothing to gain: as it was kept
+        row, _ = run[0]
+        return Outgoing(Channel.TELEMETRY, row.payload, (row,))
+    readings = [
+        TelemetryReading(
+            measurement=message.body.measurement,
+            device_id=message.device_id,
+            gateway_time=message.gateway_time,
+            fields=message.body.fields,
+        )
+        for _, message in run
+    ]
+    batch = TelemetryBatchMessage(
+        gateway_id=gateway_id, gateway_time=now, body=TelemetryBatchBody(readings=readings)
+    )
+    return Outgoing(Channel.TELEMETRY_BATCH, encode(batch), tuple(row for row, _ in run))
