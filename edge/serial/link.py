@@ -39,8 +39,14 @@ PORT_GONE = (serial.SerialException, OSError, termios.error)
 
 
 def open_port(url: str) -> Any:
-    """Open a local device path or a pyserial URL (``socket://host:port`` for ser2net)."""
-    return serial.serial_for_url(url, baudrate=115200, timeout=READ_TIMEOUT_S)
+    """Open a local device path or a pyserial URL (``socket://host:port`` for ser2net).
+
+    A local port is locked (``flock``, pyserial's ``exclusive``): a second reader of the same
+    device, such as a stale agent left running or a serial console, would otherwise silently
+    take half of its frames, and a press read by the wrong process is a press lost. The second
+    opener gets an error and retries like for an absent port.
+    """
+    return serial.serial_for_url(url, baudrate=115200, timeout=READ_TIMEOUT_S, exclusive=True)
 
 
 class SerialLink:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import serial
 from firmware_sim.ports import PtyPort
 
 from edge.events import AvailabilityChanged, BatteryReported, DeviceRef, Key, KeyPressed
@@ -264,3 +265,14 @@ def test_a_port_that_vanishes_inside_termios_calls_is_a_lost_port_not_a_crash(
         assert recorder.wait_until(lambda: len(recorder.presses()) == 1, DEADLINE_S)
     finally:
         driver.stop()
+
+
+def test_a_port_is_read_by_one_process_only(port: PtyPort) -> None:
+    """Two readers of one device would each lose the frames the other took."""
+    first = open_port(str(port.link))
+    try:
+        with pytest.raises(serial.SerialException, match="lock"):
+            open_port(str(port.link))
+    finally:
+        first.close()
+    open_port(str(port.link)).close()  # free again once the first lets go
