@@ -48,6 +48,10 @@ class Broker:
 
     With ``tls`` a second listener, on ``tls_port``, speaks MQTT over TLS with that
     certificate; the plain one stays for the fixtures' own account checks.
+
+    The store is saved once a second, as deploy/mosquitto/mosquitto.conf does for the centre;
+    ``save_every_change`` saves it after every change instead, as the home broker does
+    (deploy/mosquitto/home/mosquitto.conf): see that file for why the two differ.
     """
 
     def __init__(
@@ -58,8 +62,10 @@ class Broker:
         acl: Path = CENTRE_ACL,
         port: int | None = None,
         tls: ServerCertificate | None = None,
+        save_every_change: bool | None = None,
     ) -> None:
         self.acl = acl
+        self.save_every_change = acl == HOME_ACL if save_every_change is None else save_every_change
         self.workdir = workdir
         self.accounts = dict(accounts)
         self.port = port or free_port()
@@ -87,7 +93,7 @@ class Broker:
             "persistence true",
             f"persistence_location {self.workdir / 'data'}/",
             "autosave_interval 1",
-            "autosave_on_changes true",
+            f"autosave_on_changes {'true' if self.save_every_change else 'false'}",
             "log_dest stderr",  # stdout is block-buffered: a crash would lose the last lines
             "log_type error",
             "log_type warning",
