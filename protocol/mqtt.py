@@ -8,6 +8,7 @@ construction details in one place; callers never see paho's return codes.
 from __future__ import annotations
 
 import logging
+import random
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ DEFINITIVE_REFUSALS = frozenset(
 )
 
 
+RECONNECT_CAP_S = (3, 6)  # the longest wait between two connection attempts, per client
+
+
 def is_definitive_refusal(reason: Any) -> bool:
     """Whether a failed CONNACK's reason (paho's ``ReasonCode``) is one retrying cannot cure."""
     return getattr(reason, "value", None) in DEFINITIVE_REFUSALS
@@ -78,7 +82,10 @@ def new_client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
             keyfile=str(tls.keyfile) if tls.keyfile else None,
         )
         client.tls_insecure_set(tls.insecure)
-    client.reconnect_delay_set(min_delay=1, max_delay=10)
+    # paho doubles the wait from 1 s up to the cap and adds no jitter of its own. A low cap
+    # brings the backlog in within seconds of the path returning; a cap drawn per client
+    # spreads a city's gateways, all cut off by the same outage, over a few seconds.
+    client.reconnect_delay_set(min_delay=1, max_delay=random.randint(*RECONNECT_CAP_S))  # noqa: S311 (jitter)
     client.on_socket_open = _no_delay
     # A bug in a callback must not kill paho's network thread (and with it all traffic);
     # callers guard their callbacks, this is the last line.
