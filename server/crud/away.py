@@ -10,7 +10,9 @@ configuration stays small. A home with no gateway configured by the centre has n
 them: that is a conflict, not an empty schedule silently lost.
 
 Activity at home ends a period early at the gateway, which tells the centre in an
-``away_ended`` event; the schedule here is not changed by it.
+``away_ended`` event. The schedule reads those events: a period with one from the home's
+gateways inside it is over, so the API shows the resident home (the gateway keeps the early end
+in its own state; the pushed configuration is not rewritten for it).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from protocol import HomeConfigBody
@@ -26,8 +29,10 @@ from server import Conflict
 from server.crud import audit, provisioning
 from server.crud.records import fetch
 from server.db.care_models import Resident
+from server.db.models import DeviceEvent
 
 ENTITY = "resident"
+AWAY_ENDED = "away_ended"  # the gateway's event: activity at home ended a period early
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,28 @@ def schedule(session: Session, resident_id: int, now: datetime) -> AwaySchedule:
     home_id = fetch(session, Resident, resident_id, ENTITY).home_id
     rows = provisioning.configured(session, home_id)
     periods = HomeConfigBody.model_validate(rows[0].config_entered).away if rows else []
-    return AwaySchedule(home_id, [r.gateway_id for r in rows], _upcoming(periods, now))
+    gateway_ids = [r.gateway_id for r in rows]
+    upcoming = _upcoming(periods, now)
+    ended = _ended_by_activity(session, gateway_ids, upcoming, now)
+    return AwaySchedule(home_id, gateway_ids, [p for p in upcoming if p not in ended])
+
+
+def _ended_by_activity(
+    session: Session, gateway_ids: list[str], periods: list[AwayPeriod], now: datetime
+) -> list[AwayPeriod]:
+    """The periods under way or past their start that a gateway of the home has reported
+    ended early by activity at home (an ``away_ended`` event inside the period)."""
+    started = [p for p in periods if p.start <= now]
+    if not started or not gateway_ids:
+        return []
+    times = session.scalars(
+        select(DeviceEvent.gateway_time).where(
+            DeviceEvent.kind == AWAY_ENDED,
+            DeviceEvent.gateway_id.in_(gateway_ids),
+            DeviceEvent.gateway_time >= min(p.start for p in started),
+        )
+    ).all()
+    return [p for p in started if any(p.start <= t < p.end for t in times)]
 
 
 def plan(

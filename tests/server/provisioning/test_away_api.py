@@ -3,6 +3,7 @@ travel in the home's configuration as a new revision that the installer's edits 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from server.crud.users import create_user
 from server.db.care_models import Resident
 from server.db.dispatch_models import AuditEntry
+from server.db.models import DeviceEvent
 from tests.server.care_seed import seed_district
 from tests.server.provisioning.test_gateway_setup_api import CONFIG
 from tests.server.provisioning.test_gateway_setup_api import Rig as SetupRig
@@ -182,3 +184,38 @@ def test_a_home_without_a_configured_gateway_has_nowhere_to_keep_them(away_rig: 
     assert answer.status_code == 409
     assert "no gateway configured" in answer.json()["detail"]
     assert away_rig.client.get(away, headers=away_rig.admin).json()["periods"] == []
+
+
+def _away_ended(rig: Rig, gateway_id: str, at: datetime) -> None:
+    """What ingest stores when a gateway reports activity ending an away period."""
+    centre = rig.client.app.state.centre  # type: ignore[attr-defined]
+    with centre.sessions.begin() as session:
+        session.add(
+            DeviceEvent(
+                id=uuid.uuid4().hex,
+                gateway_id=gateway_id,
+                device_id="pir-hall",
+                kind="away_ended",
+                detail={},
+                gateway_time=at,
+            )
+        )
+
+
+def test_activity_reported_by_the_homes_gateway_ends_the_period_at_the_centre_too(
+    away_rig: Rig,
+) -> None:
+    away_rig.client.put(away_rig.away, json={"periods": [HOLIDAY]}, headers=away_rig.admin)
+    away_rig.client.post(
+        f"{away_rig.away}/now", json={"until": soon(3), "note": "hospital"}, headers=away_rig.admin
+    )
+    now = datetime.now(UTC)
+    _away_ended(away_rig, "gw-new", now - timedelta(days=1))  # before the period: not its end
+    _away_ended(away_rig, "gw-other", now)  # another home's activity
+    still = away_rig.client.get(away_rig.away, headers=away_rig.admin).json()
+    assert still["away_now"]["note"] == "hospital"
+
+    _away_ended(away_rig, "gw-new", now)
+    shown = away_rig.client.get(away_rig.away, headers=away_rig.admin).json()
+    assert shown["away_now"] is None
+    assert [p["note"] for p in shown["periods"]] == [HOLIDAY["note"]]
