@@ -31,6 +31,15 @@ def _webhook_url(value: SecretStr | None) -> SecretStr | None:
         parts = urlsplit(value.get_secret_value())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("a webhook URL is http:// or https:// with a host")
+        # urlsplit parses any port text and only complains when .port is read: a port that
+        # passed here once was stored, then broke every answer showing the channel (its
+        # target) and every call on it. The message names no part of the URL (write-only).
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise ValueError("a webhook URL's port is a number from 1 to 65535")
     return value
 
 

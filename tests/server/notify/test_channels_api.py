@@ -184,3 +184,22 @@ def test_dispatch_webhook_signed_and_every_attempt_recorded(rig: Rig) -> None:
     )
     assert listed.status_code == 200
     assert listed.json()["total"] == 2
+
+
+def test_a_webhook_url_with_a_port_no_socket_has_is_refused_not_stored(rig: Rig) -> None:
+    """A typo in the port used to pass the URL check, be stored, and then break every answer
+    that shows the channel (500, the list for all channels too) and every call of it."""
+    worker = rig.district.worker_ids[0]
+    for url in ("https://sms.example:99999/hook", "https://sms.example:8o8o/hook"):
+        body = {"responder_id": worker, "kind": "webhook", "url": url, "secret": SECRET}
+        answer = rig.client.post("/api/notification-channels", json=body, headers=rig.admin)
+        assert answer.status_code == 422, answer.text
+        assert "sms.example" not in answer.text  # the URL is write-only, also in a 422
+    listed = rig.client.get("/api/notification-channels", headers=rig.admin)
+    assert listed.status_code == 200
+    assert listed.json()["total"] == 0
+    made = rig.webhook("https://sms.example:8443/hook")
+    assert made["target"] == "https://sms.example:8443/hook"
+    path = f"/api/notification-channels/{made['id']}"
+    bad_port = {"url": "https://sms.example:0x1F/hook"}
+    assert rig.client.patch(path, json=bad_port, headers=rig.admin).status_code == 422
