@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from server import Conflict
 from server.crud import records
 from server.db.care_models import Responder
-from server.db.notify_models import NotificationChannel, NotificationDelivery
+from server.db.notify_models import ERROR_LENGTH, NotificationChannel, NotificationDelivery
 from server.notify.deliveries import Delivery
 
 ENTITY = "notification_channel"
@@ -90,7 +90,8 @@ def add_attempt(session: Session, delivery: Delivery) -> None:
             attempt=delivery.attempts,
             outcome=delivery.state,
             status_code=delivery.last_status,
-            error=delivery.last_error,
+            # Cut to the column: PostgreSQL refuses a longer one, and the row with it.
+            error=None if delivery.last_error is None else delivery.last_error[:ERROR_LENGTH],
             at=delivery.updated_at,
         )
     )

@@ -19,6 +19,7 @@ from server.db.models import Base
 CHANNEL_KINDS = ("mqtt", "webhook")
 ADAPTERS = ("generic", "sms", "voice")
 DELIVERY_OUTCOMES = ("delivered", "retrying", "failed")
+ERROR_LENGTH = 64  # what went wrong, cut to this (a receiver words its own reason phrase)
 
 
 class NotificationChannel(Base):
@@ -65,5 +66,5 @@ class NotificationDelivery(Base):
     attempt: Mapped[int] = mapped_column(Integer)  # 1, 2 ... within this delivery
     outcome: Mapped[str] = mapped_column(String(16))  # DELIVERY_OUTCOMES
     status_code: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(ERROR_LENGTH))
     at: Mapped[datetime] = mapped_column(index=True)
