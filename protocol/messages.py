@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     Field,
     StringConstraints,
@@ -35,18 +34,13 @@ MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 GatewayId = Annotated[str, StringConstraints(pattern=GATEWAY_ID_PATTERN)]
 
 
-def _has_utc_equivalent(value: datetime) -> datetime:
-    """Refuse a time that exists only in its own offset (0001-01-01T00:00+01:00 is before
-    year 1 in UTC): the centre stores every time in UTC and could never store it, so the
-    message would fail at the store on every resend instead of being rejected once."""
-    try:
-        value.astimezone(UTC)
-    except OverflowError as err:
-        raise ValueError("the time is outside the range of UTC times") from err
-    return value
-
-
-Timestamp = Annotated[AwareDatetime, AfterValidator(_has_utc_equivalent)]
+# A time must exist in UTC: 0001-01-01T00:00+01:00 is before year 1 there, and the centre,
+# which stores every time in UTC, could never store it (a poison message failing at the store
+# on every resend). Bounds, not a Python validator: pydantic-core compares them in UTC, in
+# Rust, so the check costs nothing per reading of a 1000-reading telemetry batch.
+_FIRST_UTC = datetime(1, 1, 1, tzinfo=UTC)
+_LAST_UTC = datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+Timestamp = Annotated[AwareDatetime, Field(ge=_FIRST_UTC, le=_LAST_UTC)]
 Scalar = float | int | bool | str
 
 
