@@ -125,6 +125,7 @@ class Uplink:
         self._backup_after_s = backup_after_s
         self._backup_since = 0.0
         self._answered_at = -math.inf  # the centre's last receipt
+        self._released_at = -math.inf  # the backup was last let go
         self._routed_at = -math.inf
         self._client.will_set(
             self.topics.of(Channel.STATUS), encode(self._status("offline")), qos=1, retain=True
@@ -311,7 +312,11 @@ class Uplink:
     def _choose_centres(self) -> None:
         """Open the backup link when the centre leaves an alarm unconfirmed for
         ``backup_after_s`` or its broker refuses the gateway; close it once the centre
-        confirms anything again (any receipt: its server is storing again)."""
+        confirms anything again (any receipt: its server is storing again).
+
+        Once let go, the centre has ``backup_after_s`` again for what still waits: it
+        confirms a burst one by one, and its receipts reach the outbox on the gateway's
+        thread, after this one has seen them."""
         backup = self.backup
         if backup is None:
             return
@@ -319,13 +324,14 @@ class Uplink:
         if backup.engaged:
             if self._answered_at > self._backup_since:
                 backup.release("the centre confirms messages again")
+                self._released_at = now
             return
         if self.refusal is not None:
             why = f"the centre's broker refuses the gateway ({self.refusal})"
         elif now - self._routed_at >= ROUTE_CHECK_S:
             self._routed_at = now
             waiting = self._outbox.backlog().get(Channel.ALARM.value)
-            if waiting is None or now - waiting[1] < self._backup_after_s:
+            if waiting is None or now - max(waiting[1], self._released_at) < self._backup_after_s:
                 return
             why = f"{waiting[0]} alarm(s) unconfirmed by the centre for {now - waiting[1]:.0f} s"
         else:

@@ -198,3 +198,34 @@ def test_an_accepted_connection_ends_the_refusal(
     assert rig.uplink.links().refusal is None
     assert rig.uplink.connected.is_set()
     assert "accepts the gateway again" in caplog.text
+
+
+def test_a_backup_let_go_is_not_taken_again_at_once_for_alarms_still_on_their_way(
+    rig: Rig,
+) -> None:
+    """The centre's receipts are applied to the outbox on the gateway's own thread, after the
+    sender has let the backup go, and a burst of alarms is confirmed one by one: an alarm the
+    centre is confirming right now must not count as left unconfirmed for ``backup_after_s``.
+    The backup used to be taken again a second after it was let go (and then kept until the
+    next receipt, so the next new alarm went to two centres)."""
+    first, second = "a1" * 16, "b2" * 16
+    rig.outbox.add(first, Channel.ALARM.value, b"{}", rig.clock.now)
+    rig.outbox.add(second, Channel.ALARM.value, b"{}", rig.clock.now)
+    rig.clock.now += AFTER_S
+    rig.uplink._choose_centres()
+    assert rig.backup.engaged
+    rig.clock.now += 5
+    receipt_from_centre(rig, first)  # handed on: the gateway's thread confirms it later
+    rig.uplink._choose_centres()
+    assert not rig.backup.engaged
+    for _ in range(3):
+        rig.clock.now += 1
+        rig.uplink._choose_centres()
+        assert not rig.backup.engaged
+    assert rig.backup.engagements == 1
+
+    # Still unconfirmed by the centre a full backup_after_s after it answered: the backup.
+    rig.clock.now += AFTER_S
+    rig.uplink._choose_centres()
+    assert rig.backup.engaged
+    assert rig.backup.engagements == 2
