@@ -89,8 +89,8 @@ class BackupCentre:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        self._client = client  # before connecting: its callbacks check they are this link's
         connect_in_background(client, self.endpoint, session_expiry_s=BACKUP_SESSION_EXPIRY_S)
-        self._client = client
 
     def release(self, why: str) -> None:
         client, self._client = self._client, None
@@ -112,6 +112,8 @@ class BackupCentre:
         return True
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if client is not self._client:
+            return  # a CONNACK read while release() stopped this client: the link is let go
         if reason.is_failure:
             if not self._refused:
                 self._refused = True

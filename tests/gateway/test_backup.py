@@ -24,7 +24,7 @@ from protocol import (
     ReceiptMessage,
     encode,
 )
-from protocol.mqtt import BrokerEndpoint
+from protocol.mqtt import BrokerEndpoint, new_client
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ALARM_ID = "b" * 32
@@ -80,3 +80,20 @@ def test_a_refusal_is_said_once_per_use(
     assert [r.levelname for r in caplog.records] == ["ERROR"]
     assert "Bad user name or password" in caplog.text
     assert not backup.connected.is_set()
+
+
+def test_a_connection_that_completes_while_the_link_is_let_go_is_not_counted_as_up(
+    backup: BackupCentre,
+) -> None:
+    """paho's network thread may read the CONNACK while :meth:`release` stops it: that late
+    callback belongs to a link no longer in use. It used to mark the backup connected (the
+    home's signal and the metrics read it) with no client to send on."""
+    ready: list[str] = []
+    backup._on_ready = lambda: ready.append("ready")
+    old = new_client("gateway-gw-1", backup.endpoint)  # never started
+    backup._client = old
+    backup.release("the centre confirms messages again")
+    backup._on_connect(old, None, None, ReasonCode(PacketTypes.CONNACK, identifier=0), None)
+    assert not backup.connected.is_set()
+    assert ready == []
+    assert not backup.engaged
