@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+from pydantic import ValidationError
 
 from edge.events import DeviceRef, FallReported, SamplesReceived
 from gateway.detect.fall import FallEvent
@@ -77,7 +78,13 @@ class FallFlow:
         for item, until in self.outbox.holds(self._clock()):
             if item.channel != Channel.ALARM.value or item.device_id is None:
                 continue
-            alarm = AlarmMessage.model_validate_json(item.payload)
+            try:
+                alarm = AlarmMessage.model_validate_json(item.payload)
+            except ValidationError as err:
+                # Written by an older release or damaged: not cancellable now, but the outbox
+                # still sends it when its window ends. Raising here would stop the gateway.
+                log.warning("held alarm %s unreadable, not cancellable: %s", item.id, err)
+                continue
             origin = alarm.body.origin
             transport = origin.transport
             if (

@@ -302,3 +302,20 @@ def test_fall_completed_after_a_radio_gap_is_still_raised(rig: Any, clock: Clock
             )
         )
     assert len(alarms(gateway, clock.now + WINDOW + 1)) == 1
+
+
+def test_a_held_row_that_does_not_read_as_an_alarm_does_not_stop_the_gateway_starting(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A held row written by an older release, or damaged on disk, used to raise in the
+    constructor: the gateway could not start, and no alarm of the home went anywhere. It is
+    only not cancellable now; the outbox still sends it when its window ends."""
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    payload = b'{"v": 0, "type": "alarm"}'
+    outbox.add(
+        "f" * 32, "alarm", payload, clock.now, device_id="wearable-1", hold_until=clock.now + WINDOW
+    )
+    gateway = Gateway("gw-1", "home-1", outbox, clock=clock, fall_cancel_window_s=WINDOW)
+    assert gateway.falls.held == {}
+    assert "f" * 32 in caplog.text
+    assert [item.payload for item in outbox.due(clock.now + WINDOW)] == [payload]
