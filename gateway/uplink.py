@@ -234,10 +234,10 @@ class Uplink:
         log.info("connected to the centre as %s", self.gateway_id)
 
     def _refused(self, reason: Any) -> None:
-        """A refused CONNACK; paho retries with back-off (1 s doubling to 10 s). Said once per
-        episode: a definitive refusal is an error someone must fix (the devices show
-        NOT_DELIVERED meanwhile, gateway/service.py); a busy or unavailable broker is an
-        outage like any other."""
+        """A refused CONNACK; paho retries with back-off (1 s doubling to a cap of 3-6 s,
+        protocol/mqtt.py). Said once per episode: a definitive refusal is an error someone
+        must fix (the devices show NOT_DELIVERED meanwhile, gateway/service.py); a busy or
+        unavailable broker is an outage like any other."""
         definitive = is_definitive_refusal(reason)
         if definitive:
             self.refusal = str(reason)

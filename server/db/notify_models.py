@@ -1,8 +1,8 @@
 """How responders are reached (notification channels) and what each attempt to reach them did.
 
 Channels are configured by an admin through the API and read by every server process's
-notifier (server/notify/store.py). A webhook's secret is stored as given: the centre signs
-with it, so it cannot be hashed; it never leaves the server through the API or the logs.
+notifier (server/notify/stored_channels.py). A webhook's secret is stored as given: the centre
+signs with it, so it cannot be hashed; it never leaves the server through the API or the logs.
 Delivery rows are only ever added, one per attempt, so a supervisor can see that a responder
 was not reached and why.
 """
