@@ -220,12 +220,15 @@ class ReceiptBody(_Strict):
 
 class CommandKind(StrEnum):
     ALARM_HANDLED = "alarm_handled"  # an operator took the alarm: tell the resident help is coming
+    # To a cloud wearable: the centre holds a possible fall; buzz, a press in the window cancels.
+    FALL_PROMPT = "fall_prompt"
 
 
 class CommandBody(_Strict):
     kind: CommandKind
     alarm_id: MessageId
     operator: ShortText = ""
+    duration_s: int = Field(default=0, ge=0, le=300)  # fall_prompt: how long the prompt lasts
 
 
 class _Envelope(_Strict):

@@ -21,6 +21,7 @@ from server.dispatch.engine import DispatchEngine
 from server.dispatch.notifier import Notifier
 from server.ingest.broker import BrokerLink
 from server.ingest.cloud_falls import CloudFalls
+from server.ingest.fall_leader import FallLeadership
 from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
 from server.live_relay import PostgresLiveRelay, announce_change
@@ -75,14 +76,22 @@ class Centre:
         )
         self.desk = DispatchDesk(self.dispatch)
         # Wearables connected to the centre directly: the gateway's fall detector, run here.
+        # One server process at a time runs it (the leader), so a wearer's batches meet one state.
         self.cloud_falls: CloudFalls | None = None
+        self.fall_leader: FallLeadership | None = None
         if self.broker is not None:
             self.cloud_falls = CloudFalls(
                 self.handler,
+                self.sessions,
                 self.broker.deliver,
                 cancel_window_s=settings.cloud_fall_cancel_window_s,
+                prompt=self.broker.send_command,
+                take_samples=self.broker.take_samples,
             )
             self.broker.on_samples = self.cloud_falls.offer
+            self.fall_leader = FallLeadership(
+                settings.sqlalchemy_url, self.cloud_falls.lead, self.cloud_falls.follow
+            )
         self.ticker = PeriodicJob(
             "escalation", settings.dispatch_tick_s, self.dispatch.tick, self.store_health
         )
@@ -113,6 +122,8 @@ class Centre:
         if self.broker is not None:
             self.broker.start()
             self.config_push.start()
+        if self.fall_leader is not None:
+            self.fall_leader.start()
 
     def announce(self, session: Session, kind: str, alarm: Alarm) -> Callable[[], None]:
         """Announce a change to ``alarm`` on the live stream of every server process.
@@ -125,6 +136,8 @@ class Centre:
         return (lambda: self.hub.publish(event)) if event is not None else (lambda: None)
 
     def stop(self) -> None:
+        if self.fall_leader is not None:
+            self.fall_leader.stop()
         self.config_push.stop()
         if self.broker is not None:
             self.broker.stop()

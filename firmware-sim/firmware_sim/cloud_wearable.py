@@ -4,7 +4,9 @@ It is its own gateway account: it logs in with its id as the username and publis
 accelerometer in ``samples`` messages on ``eldercare/v1/<id>/up/samples`` (docs/protocol.md),
 on its uptime clock. The centre's fall detector takes time from the samples, so ``play``
 sends a recording as fast as the broker acknowledges it. A key press rides in the next batch
-(``presses_s``); the wearable reads its receipts on ``.../down/#`` like a gateway.
+(``presses_s``); the wearable reads ``.../down/#`` like a gateway: the centre's receipts, and
+its ``fall_prompt`` commands (a possible fall is held: buzz for ``duration_s``; a press in the
+window cancels it), which it records in ``prompts``.
 """
 
 from __future__ import annotations
@@ -16,8 +18,19 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from protocol import Channel, SamplesBody, SamplesMessage, TopicName, encode
+from protocol import (
+    Channel,
+    CommandKind,
+    CommandMessage,
+    MessageRejected,
+    SamplesBody,
+    SamplesMessage,
+    TopicName,
+    decode_downlink,
+    encode,
+)
 from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
+from protocol.topics import GatewayTopics
 
 PUBLISH_TIMEOUT_S = 10.0
 
@@ -42,7 +55,9 @@ class CloudWearable:
         self._endpoint = endpoint
         self._presses: list[float] = []
         self._client = new_client(f"wearable-{endpoint.username}", endpoint)
+        self.prompts: list[CommandMessage] = []  # fall_prompt commands, as they came
         self._client.on_connect = self._on_connect
+        self._client.on_message = self._on_message
         self._topic = str(TopicName(self.wearable_id, Channel.SAMPLES))
 
     def start(self) -> CloudWearable:
@@ -85,4 +100,14 @@ class CloudWearable:
 
     def _on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if not reason.is_failure:
+            # Its own account's downlink: a forger gets nothing for the wearable it claims.
+            self._client.subscribe(GatewayTopics(self._endpoint.username).downlink_filter, 1)
             self.connected.set()
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            message = decode_downlink(msg.topic, bytes(msg.payload))
+        except MessageRejected:
+            return  # not for a wearable of this firmware: a real one would ignore it too
+        if isinstance(message, CommandMessage) and message.body.kind is CommandKind.FALL_PROMPT:
+            self.prompts.append(message)  # the buzzer would sound for body.duration_s

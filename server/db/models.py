@@ -175,6 +175,7 @@ class LoginFailure(Base):
 from server.db import (  # noqa: E402, F401
     care_models,
     dispatch_models,
+    fall_hold_models,
     notify_models,
     provisioning_models,
 )

@@ -47,8 +47,11 @@ ALARM_FILTER = f"{_SHARED_UP}/{Channel.ALARM.value}"
 ROUTINE_FILTERS = tuple(
     f"{_SHARED_UP}/{c.value}"
     for c in Channel
-    if c.direction is Direction.UP and c is not Channel.ALARM
+    if c.direction is Direction.UP and c not in (Channel.ALARM, Channel.SAMPLES)
 )
+# Not shared: every batch of every cloud wearable to the one process running fall detection
+# (server/ingest/fall_leader.py), which alone subscribes.
+SAMPLES_FILTER = f"{ROOT}/+/up/{Channel.SAMPLES.value}"
 
 
 class BrokerLink:
@@ -83,6 +86,8 @@ class BrokerLink:
         self.routine_dropped = 0
         # Cloud wearables' samples go to the centre's fall detector (server/ingest/cloud_falls).
         self.on_samples: Callable[[str, bytes], None] | None = None
+        self._samples_wanted = False
+        self._samples_lock = threading.Lock()  # take_samples vs. a reconnect's subscriptions
         self._workers = [
             threading.Thread(target=self._alarm_lane, name="ingest-alarms", daemon=True),
             threading.Thread(target=self._routine_lane, name="ingest-routine", daemon=True),
@@ -125,6 +130,21 @@ class BrokerLink:
         for event in out.live:
             self._hub.publish(event)
 
+    def take_samples(self, wanted: bool) -> None:
+        """Subscribe to every cloud wearable's samples (this process runs fall detection), or
+        give them up; from any thread, kept across reconnects."""
+        with self._samples_lock:
+            if wanted == self._samples_wanted:
+                return
+            self._samples_wanted = wanted
+            if not self.connected.is_set():
+                return  # _on_connect subscribes as wanted
+            if wanted:
+                self._client.subscribe(SAMPLES_FILTER, qos=1)
+            else:
+                self._client.unsubscribe(SAMPLES_FILTER)
+        log.info("%s %s", "subscribed to" if wanted else "gave up", SAMPLES_FILTER)
+
     def send_command(self, command: CommandMessage) -> bool:
         """QoS 1 to the gateway's persistent session; the broker holds it if it is away."""
         topic = str(TopicName(command.gateway_id, Channel.COMMAND))
@@ -151,9 +171,11 @@ class BrokerLink:
         if reason.is_failure:
             log.error("broker refused the server's connection: %s", reason)
             return
-        client.subscribe([(f, 1) for f in ROUTINE_FILTERS])
-        self.connected.set()
-        log.info("ingest connected, subscribed to %s", ", ".join(ROUTINE_FILTERS))
+        with self._samples_lock:
+            filters = [*ROUTINE_FILTERS, *([SAMPLES_FILTER] if self._samples_wanted else [])]
+            client.subscribe([(f, 1) for f in filters])
+            self.connected.set()
+        log.info("ingest connected, subscribed to %s", ", ".join(filters))
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()

@@ -19,9 +19,11 @@ Detection takes time from the samples only. While a wearer's fall is held a furt
 detection raises nothing (one episode, one alarm), as at the gateway. A store failure keeps
 the message and tries again on the next round.
 
-Not durable: a held fall lives in this process's memory until its window ends, and several
-server processes split a wearable's batches between them (the uplink subscription is shared),
-so a deployment with cloud wearables runs one server process for now.
+A held fall is in SQL from the moment of detection (:class:`~server.ingest.held_falls.HeldFalls`),
+and the wearable is prompted (a ``fall_prompt`` command). Only one server process runs
+detection at a time (:class:`~server.ingest.fall_leader.FallLeadership`): a wearer's batches
+must all reach one detector state. :meth:`CloudFalls.lead` (this process now runs it) takes
+over the holds in SQL; :meth:`CloudFalls.follow` forgets every wearer.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.detect.fall import FallEvent
 from gateway.detect.fall_bank import FallBank
@@ -56,7 +59,9 @@ from protocol import (
     encode,
 )
 from protocol.messages import DEFAULT_PRIORITY
+from server.crud.fall_holds import HeldFall
 from server.ingest.handler import Outgoing, UplinkHandler
+from server.ingest.held_falls import HeldFalls, Prompt
 
 log = logging.getLogger(__name__)
 QUEUE_BOUND = 20_000  # batches; at 1 batch/s per wearable, seconds of backlog for 20k of them
@@ -77,32 +82,33 @@ class _Wearer:
     heard_at: float = 0.0  # centre time of the latest batch
 
 
-@dataclass(frozen=True)
-class _Hold:
-    alarm: AlarmMessage
-    t_detect: float  # device time of the decision: a press after it answers the prompt
-    until: float  # centre time the window ends
-
-
 class CloudFalls:
     """The centre's fall flow for cloud wearables; ``store`` is the normal ingest path."""
 
     def __init__(
         self,
         handler: UplinkHandler,
+        sessions: sessionmaker[Session],
         deliver: Callable[[Outgoing], None],
         *,
         cancel_window_s: float,
+        prompt: Prompt | None = None,
+        take_samples: Callable[[bool], None] | None = None,
         clock: Callable[[], float] = time.time,
         bound: int = QUEUE_BOUND,
     ) -> None:
+        """``prompt`` sends a command to a wearable (the broker link's ``send_command``);
+        ``take_samples`` subscribes to the wearables' samples, or gives them up."""
         self._handler = handler
+        self._take_samples = take_samples
         self._deliver = deliver
         self.cancel_window_s = cancel_window_s
         self._clock = clock
         self.bank = FallBank()
         self._wearers: dict[str, _Wearer] = {}
-        self.held: dict[str, _Hold] = {}
+        self.held = HeldFalls(sessions, self._store_alarm, prompt)
+        self._leading = threading.Event()  # set: this process runs detection (see lead())
+        self._changes: queue.SimpleQueue[bool] = queue.SimpleQueue()  # to the worker
         self._unstored: list[tuple[str, bytes]] = []
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=bound)
         self._thread = threading.Thread(target=self._run, name="cloud-falls", daemon=True)
@@ -121,6 +127,43 @@ class CloudFalls:
     def backlog(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def leading(self) -> bool:
+        return self._leading.is_set()
+
+    def lead(self) -> None:
+        """From any thread: this process now runs detection; the worker takes over the holds."""
+        self._leading.set()
+        self._changes.put(True)  # the holds first: a press in the next batch may cancel one
+        if self._take_samples is not None:
+            self._take_samples(True)
+
+    def follow(self) -> None:
+        """From any thread: another process runs detection; the worker forgets every wearer."""
+        if self._take_samples is not None:
+            self._take_samples(False)
+        self._leading.clear()
+        self._changes.put(False)
+
+    def take_over(self) -> bool:
+        """On the worker: resume the holds in SQL; False if the store refused (try again)."""
+        try:
+            count = self.held.resume()
+        except SQLAlchemyError as err:
+            log.warning("could not read the held cloud falls (%s); trying again", err)
+            return False
+        log.info("cloud fall detection runs here; %d held fall(s) taken over", count)
+        return True
+
+    def step_down(self) -> None:
+        """On the worker: every wearer forgotten (their holds stay in SQL for the leader)."""
+        for key in list(self._wearers):
+            self.bank.forget(key)
+        self._wearers.clear()
+        self._unstored.clear()
+        self.held.drop()
+        log.info("cloud fall detection handed to another server process")
+
     def offer(self, topic: str, payload: bytes) -> None:
         """On paho's thread: queue a samples payload, never block the broker connection."""
         try:
@@ -136,11 +179,26 @@ class CloudFalls:
         while not stopping:
             batch, stopping = self._drain()
             try:
+                self._follow_changes()
+                if not self.leading:
+                    continue  # trailing batches of a subscription just given up
                 self.process(batch)
                 self.tick()
             except Exception:
                 # The only thread watching these wearers: whatever one round does, it lives on.
                 log.exception("cloud fall detection failed on a round; going on")
+
+    def _follow_changes(self) -> None:
+        while True:
+            try:
+                leading = self._changes.get_nowait()
+            except queue.Empty:
+                return
+            if not leading:
+                self.step_down()
+            elif not self.take_over():
+                self._changes.put(True)
+                return
 
     def _drain(self) -> tuple[list[tuple[str, bytes]], bool]:
         """Up to ``DRAIN_MAX`` queued payloads (waiting at most a tick); True when stopping."""
@@ -173,13 +231,11 @@ class CloudFalls:
     def tick(self) -> None:
         """Send the falls whose window has ended; retry what the store refused; forget idle."""
         now = self._clock()
-        for key, hold in [(k, h) for k, h in self.held.items() if now >= h.until]:
-            del self.held[key]
-            log.info("possible fall %s not cancelled: fall alarm", hold.alarm.id)
-            self._store(str(TopicName(hold.alarm.gateway_id, Channel.ALARM)), encode(hold.alarm))
+        self.held.release_due(now)
         retry, self._unstored = self._unstored, []
         for topic, payload in retry:
-            self._store(topic, payload)
+            if not self._store(topic, payload):
+                self._unstored.append((topic, payload))
         for key in [k for k, w in self._wearers.items() if now - w.heard_at > IDLE_S]:
             if key not in self.held:
                 del self._wearers[key]
@@ -236,16 +292,18 @@ class CloudFalls:
             ),
         )
         if self.cancel_window_s <= 0:
-            self._store(str(TopicName(alarm.gateway_id, Channel.ALARM)), encode(alarm))
+            if not self._store_alarm(alarm):
+                self._unstored.append(
+                    (str(TopicName(alarm.gateway_id, Channel.ALARM)), encode(alarm))
+                )
             return
-        self.held[key] = _Hold(alarm, event.t_detect, now + self.cancel_window_s)
+        self.held.hold(HeldFall(key, alarm, event.t_detect, now + self.cancel_window_s), now)
         log.info("possible fall %s from %s: held %.0f s", alarm.id, key, self.cancel_window_s)
 
     def _pressed(self, key: str, pressed_s: float, now: float) -> None:
         hold = self.held.get(key)
         if hold is None or pressed_s < hold.t_detect:
             return  # no fall held, or pressed before the detector decided
-        del self.held[key]
         wearer = self._wearers[key]
         log.info("possible fall %s cancelled by the wearer", hold.alarm.id)
         event = EventMessage(
@@ -255,16 +313,24 @@ class CloudFalls:
             gateway_time=datetime.fromtimestamp(now, UTC),
             body=EventBody(kind="fall_cancelled", detail={"alarm_id": hold.alarm.id}),
         )
-        self._store(str(TopicName(wearer.gateway_id, Channel.EVENT)), encode(event))
+        cancelled = (str(TopicName(wearer.gateway_id, Channel.EVENT)), encode(event))
+        if not self._store(*cancelled):
+            self._unstored.append(cancelled)
+        # After the event: a crash in between raises the alarm after all (the safe side).
+        self.held.end(key)
 
-    def _store(self, topic: str, payload: bytes) -> None:
+    def _store_alarm(self, alarm: AlarmMessage) -> bool:
+        return self._store(str(TopicName(alarm.gateway_id, Channel.ALARM)), encode(alarm))
+
+    def _store(self, topic: str, payload: bytes) -> bool:
+        """Through the normal ingest; False if the store refused (the caller retries)."""
         try:
             out = self._handler.handle(topic, payload)
         except SQLAlchemyError as err:
             log.warning("store refused a cloud wearable's message (%s); retrying", err)
-            self._unstored.append((topic, payload))
-            return
+            return False
         self._deliver(out)
+        return True
 
 
 def _key(message: SamplesMessage) -> str:

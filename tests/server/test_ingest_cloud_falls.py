@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from protocol import Channel, SamplesBody, SamplesMessage, TopicName, decode_downlink, encode
+from protocol import (
+    Channel,
+    CommandMessage,
+    SamplesBody,
+    SamplesMessage,
+    TopicName,
+    decode_downlink,
+    encode,
+)
 from server.centre import Centre
 from server.db.models import Alarm, DeviceEvent
 from server.ingest.cloud_falls import CloudFalls
@@ -25,8 +33,18 @@ PER_BATCH = 100  # 0.5 s at 200 Hz
 
 
 class Delivered(list[Outgoing]):
+    """What the centre sent: ingest's receipts, and the prompts to wearables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prompts: list[CommandMessage] = []
+
     def topics(self) -> list[str]:
         return [topic for out in self for topic, _ in out.publish]
+
+    def prompted(self, command: CommandMessage) -> bool:
+        self.prompts.append(command)
+        return True
 
 
 @pytest.fixture
@@ -41,17 +59,33 @@ def delivered() -> Delivered:
 
 @pytest.fixture
 def falls(centre: Centre, clock: Clock, delivered: Delivered) -> CloudFalls:
+    return build(centre, clock, delivered)
+
+
+def build(centre: Centre, clock: Clock, delivered: Delivered) -> CloudFalls:
+    """The centre's cloud fall flow on ``centre``'s store, its sends kept in ``delivered``."""
     handler = UplinkHandler(centre.sessions, centre.telemetry, clock=clock)
-    return CloudFalls(handler, delivered.append, cancel_window_s=WINDOW, clock=clock)
+    return CloudFalls(
+        handler,
+        centre.sessions,
+        delivered.append,
+        cancel_window_s=WINDOW,
+        prompt=delivered.prompted,
+        clock=clock,
+    )
 
 
 def batches(
-    account: str, trial_id: str, *, presses: dict[int, float] | None = None
+    account: str,
+    trial_id: str,
+    *,
+    presses: dict[int, float] | None = None,
+    start_s: float = 3000.0,
 ) -> Iterator[tuple[str, bytes]]:
-    """A wearable sending a recording in 0.5 s batches on its own uptime clock;
-    ``presses``: batch number -> device time of a key press reported with it."""
+    """A wearable sending a recording in 0.5 s batches on its own uptime clock from
+    ``start_s``; ``presses``: batch number -> device time of a key press reported with it."""
     acc = trial(trial_id)
-    t = 3000.0 + np.arange(len(acc)) / RATE
+    t = start_s + np.arange(len(acc)) / RATE
     for number, lo in enumerate(range(0, len(acc), PER_BATCH)):
         message = SamplesMessage(
             gateway_id=account,
@@ -84,7 +118,7 @@ def test_fall_is_held_then_stored_once_with_its_trace(
     falls: CloudFalls, centre: Centre, clock: Clock, delivered: Delivered
 ) -> None:
     wear(falls, clock, batches("wear-1", "F01_SA01_R01"))
-    [hold] = falls.held.values()
+    [hold] = falls.held.by_wearer.values()
     assert stored_alarms(centre) == []  # the wearer may still say "I'm all right"
     clock.now = hold.until - 0.1
     falls.tick()
@@ -114,7 +148,7 @@ def test_press_after_the_decision_cancels_the_fall(
 ) -> None:
     # Batch 30 (15 s in) is after F01's decision; the press is on the wearable's clock.
     wear(falls, clock, batches("wear-2", "F01_SA01_R01", presses={29: 3014.7}))
-    assert falls.held == {}
+    assert falls.held.by_wearer == {}
     clock.now += WINDOW + 1
     falls.tick()
     assert stored_alarms(centre) == []
@@ -127,7 +161,7 @@ def test_press_before_the_decision_does_not_cancel(
     falls: CloudFalls, centre: Centre, clock: Clock
 ) -> None:
     wear(falls, clock, batches("wear-3", "F01_SA01_R01", presses={0: 3000.1}))
-    [hold] = falls.held.values()
+    [hold] = falls.held.by_wearer.values()
     clock.now = hold.until
     falls.tick()
     assert [a.kind for a in stored_alarms(centre)] == ["fall"]
@@ -144,7 +178,7 @@ def test_many_wearers_per_round_each_get_their_own_falls(
         batches("fall-c", "F13_SA01_R01"),
         batches("adl-d", "D04_SA01_R01"),
     )
-    assert sorted(falls.held) == ["fall-a/fall-a", "fall-c/fall-c"]
+    assert sorted(falls.held.by_wearer) == ["fall-a/fall-a", "fall-c/fall-c"]
     assert falls.bank.wearers == 4
     clock.now += WINDOW + 1
     falls.tick()
@@ -155,13 +189,15 @@ def test_daily_activity_raises_nothing(falls: CloudFalls, centre: Centre, clock:
     wear(falls, clock, batches("wear-4", "D07_SE01_R01"))
     clock.now += WINDOW + 1
     falls.tick()
-    assert falls.held == {}
+    assert falls.held.by_wearer == {}
     assert stored_alarms(centre) == []
 
 
 def test_a_full_queue_is_counted_not_blocking(centre: Centre, clock: Clock) -> None:
     handler = UplinkHandler(centre.sessions, centre.telemetry, clock=clock)
-    falls = CloudFalls(handler, lambda _: None, cancel_window_s=WINDOW, clock=clock, bound=2)
+    falls = CloudFalls(
+        handler, centre.sessions, lambda _: None, cancel_window_s=WINDOW, clock=clock, bound=2
+    )
     for topic, payload in [*batches("wear-5", "D01_SA01_R01")][:5]:
         falls.offer(topic, payload)
     assert (falls.backlog, falls.dropped) == (2, 3)

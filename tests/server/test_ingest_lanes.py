@@ -10,7 +10,13 @@ import paho.mqtt.client as mqtt
 
 from protocol.mqtt import BrokerEndpoint
 from protocol.topics import Channel, Direction
-from server.ingest.broker import ALARM_FILTER, ROUTINE_BATCH, ROUTINE_FILTERS, BrokerLink
+from server.ingest.broker import (
+    ALARM_FILTER,
+    ROUTINE_BATCH,
+    ROUTINE_FILTERS,
+    SAMPLES_FILTER,
+    BrokerLink,
+)
 from server.ingest.handler import Outgoing
 from server.live import LiveHub
 
@@ -75,5 +81,9 @@ def test_alarms_have_a_connection_of_their_own_and_every_other_channel_the_other
     uplink = {c.value for c in Channel if c.direction is Direction.UP}
     assert ALARM_FILTER.rsplit("/", 1)[-1] == Channel.ALARM.value
     assert Channel.ALARM.value not in routine  # a telemetry flood cannot queue ahead of one
-    assert routine | {Channel.ALARM.value} == uplink  # and nothing the gateways send is missed
+    # Nothing the gateways send is missed; samples go to the fall detection leader alone.
+    assert routine | {Channel.ALARM.value, Channel.SAMPLES.value} == uplink
+    assert Channel.SAMPLES.value not in routine
     assert all(f.startswith("$share/") for f in (*ROUTINE_FILTERS, ALARM_FILTER))
+    assert not SAMPLES_FILTER.startswith("$share/")  # one process gets every batch of a wearer
+    assert SAMPLES_FILTER.rsplit("/", 1)[-1] == Channel.SAMPLES.value

@@ -104,6 +104,10 @@ def test_a_cloud_wearables_fall_reaches_the_console_once_with_its_trace(
         detail["gateway_time"]
     )
     assert held.total_seconds() >= WINDOW_S - 0.01
+    # During the window the wearable was prompted (its own downlink), for this alarm only.
+    [prompt] = fall.prompts
+    assert (prompt.body.alarm_id, prompt.body.duration_s) == (alarm["id"], WINDOW_S)
+    assert (adl.prompts, forger.prompts) == ([], [])
 
 
 def test_a_press_after_the_prompt_cancels_the_cloud_fall(

@@ -1,0 +1,106 @@
+"""A cloud wearable's held fall is in SQL from the moment of detection: a restarted server
+(or the process that takes over detection) sends it when the window ends, at once if it has
+ended, and never twice; the wearable is prompted; a step-down forgets, a take-over resumes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from protocol import CommandKind
+from server.centre import Centre
+from server.db.fall_hold_models import CloudFallHold
+from server.ingest.cloud_falls import CloudFalls
+from tests.gateway.stubs import Clock
+from tests.server.test_ingest_cloud_falls import (
+    WINDOW,
+    Delivered,
+    batches,
+    build,
+    stored_alarms,
+    wear,
+)
+
+
+def restarted(centre: Centre, clock: Clock, delivered: Delivered) -> CloudFalls:
+    """A new server process on the same store, which has just become the leader."""
+    falls = build(centre, clock, delivered)
+    assert falls.take_over()
+    return falls
+
+
+def held_rows(centre: Centre) -> int:
+    with centre.sessions() as session:
+        return session.scalar(select(func.count()).select_from(CloudFallHold)) or 0
+
+
+@pytest.mark.parametrize("restart_after_s", [WINDOW / 2, WINDOW * 3])
+def test_a_held_fall_survives_a_restart_and_is_stored_once(
+    store_centre: Centre, restart_after_s: float
+) -> None:
+    clock, delivered = Clock(), Delivered()
+    first = restarted(store_centre, clock, delivered)
+    wear(first, clock, batches("wear-r", "F01_SA01_R01"))
+    [hold] = first.held.by_wearer.values()
+    assert held_rows(store_centre) == 1  # in the store before the window ends
+    assert stored_alarms(store_centre) == []
+    # The first process dies here; another starts after ``restart_after_s``.
+    clock.now += restart_after_s
+    second = restarted(store_centre, clock, delivered)
+    assert second.held.get("wear-r/wear-r") == hold
+    second.tick()
+    if clock.now < hold.until:
+        assert stored_alarms(store_centre) == []
+        clock.now = hold.until
+        second.tick()
+    [alarm] = stored_alarms(store_centre)
+    assert alarm.id == hold.alarm.id
+    assert alarm.message["body"]["trace"]["t_s"]  # the trace came through the store
+    assert held_rows(store_centre) == 0
+    # The dead process, had it lived on to its window's end, changes nothing: same id.
+    first.tick()
+    assert [a.id for a in stored_alarms(store_centre)] == [hold.alarm.id]
+    assert held_rows(store_centre) == 0
+
+
+def test_the_wearable_is_prompted_for_the_window(centre: Centre) -> None:
+    clock, delivered = Clock(), Delivered()
+    falls = restarted(centre, clock, delivered)
+    wear(falls, clock, batches("wear-p", "F01_SA01_R01"))
+    [hold] = falls.held.by_wearer.values()
+    [prompt] = delivered.prompts
+    assert (prompt.gateway_id, prompt.device_id) == ("wear-p", "wear-p")
+    assert prompt.body.kind is CommandKind.FALL_PROMPT
+    assert prompt.body.alarm_id == hold.alarm.id
+    assert prompt.body.duration_s == WINDOW
+
+
+def test_a_press_after_a_restart_still_cancels(centre: Centre) -> None:
+    clock, delivered = Clock(), Delivered()
+    first = restarted(centre, clock, delivered)
+    wear(first, clock, batches("wear-c", "F01_SA01_R01"))
+    [hold] = first.held.by_wearer.values()
+    second = restarted(centre, clock, delivered)
+    # The wearable's next batch, on its own clock, carries the press.
+    pressed = hold.t_detect + 1.0
+    later = batches("wear-c", "D01_SA01_R01", presses={0: pressed}, start_s=pressed + 0.5)
+    wear(second, clock, later)
+    clock.now += WINDOW + 1
+    second.tick()
+    assert stored_alarms(centre) == []
+    assert held_rows(centre) == 0
+
+
+def test_stepping_down_forgets_and_taking_over_resumes(centre: Centre) -> None:
+    clock, delivered = Clock(), Delivered()
+    falls = restarted(centre, clock, delivered)
+    wear(falls, clock, batches("wear-s", "F01_SA01_R01"))
+    falls.step_down()
+    assert (falls.bank.wearers, falls.held.by_wearer) == (0, {})
+    clock.now += WINDOW + 1
+    falls.tick()
+    assert stored_alarms(centre) == []  # another process sends it now, not this one
+    assert held_rows(centre) == 1
+    assert falls.take_over()
+    falls.tick()
+    assert [a.kind for a in stored_alarms(centre)] == ["fall"]
