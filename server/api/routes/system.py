@@ -22,13 +22,15 @@ Supervisor = Annotated[Operator, Depends(require_role("supervisor", "admin"))]
 def health(centre: CentreDep) -> dict[str, Any]:
     """Answers without SQL, so it still speaks while the database does not. ``store`` is
     ``failing`` from the first write the database refused to the next one it took: alarms are
-    then not stored (gateways keep resending them), and ``status`` is ``degraded``."""
+    then not stored (gateways keep resending them), and ``status`` is ``degraded``. The
+    database's own words (its host, address, port, user) are not said here, to whoever can
+    reach this: operators read them in the live stream's ``store.fault`` and the log."""
     broker = centre.broker
     fault = centre.store_health.fault
     return {
         "status": "ok" if fault is None else "degraded",
         "store": "up" if fault is None else "failing",
-        "store_fault": None if fault is None else fault.event(),
+        "store_fault": None if fault is None else {"since": fault.since, "where": fault.where},
         "store_refused_writes": centre.store_health.refused,  # since start, all episodes
         "mqtt": "disabled" if broker is None else ("up" if broker.up else "down"),
         "live_subscribers": centre.hub.subscriber_count,
