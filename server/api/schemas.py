@@ -88,6 +88,9 @@ class UserPublic(BaseModel):
     # The record a responder or family account is bound to.
     responder_id: int | None = None
     resident_id: int | None = None
+    # What the account may do (``server/api/permissions.py``): the console shows a section
+    # or an action only when its request would be allowed, without a copy of the roles table.
+    permissions: list[str] = []
 
 
 class RejectedPublic(BaseModel):

@@ -161,6 +161,16 @@ def test_accounts_are_admin_only_checked_and_disabled_at_once(client: TestClient
     assert last_admin.status_code == 409
 
 
+def test_me_lists_what_the_account_may_do(client: TestClient) -> None:
+    """The console hides what would be refused: delivery records from an operator."""
+    admin = login(client)
+    li = account(client, admin, username="li", role="operator")
+    operator = client.get("/api/auth/me", headers=li).json()["permissions"]
+    assert "set_away" in operator
+    assert "read_notifications" not in operator
+    assert "read_notifications" in client.get("/api/auth/me", headers=admin).json()["permissions"]
+
+
 def test_settings_admin_token_is_stored_hashed_idempotent_and_replaced(tmp_path: Path) -> None:
     def token_rows(app_settings: ServerSettings, probe: str) -> list[tuple[str, str | None]]:
         app = create_app(app_settings)

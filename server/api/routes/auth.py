@@ -13,6 +13,7 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from server.api.deps import SESSION_COOKIE, CentreDep, CurrentUser, Now, SessionDep
+from server.api.permissions import GRANTS
 from server.api.schemas import LoginRequest, LoginResponse, UserPublic
 from server.crud.login_failures import LoginLimit
 from server.crud.users import authenticate, close_session, open_session
@@ -80,4 +81,5 @@ def me(user: CurrentUser) -> UserPublic:
         role=user.role,
         responder_id=user.responder_id,
         resident_id=user.resident_id,
+        permissions=sorted(GRANTS.get(user.role, frozenset())),
     )
