@@ -81,12 +81,21 @@ def centre(
     if request.param == "postgresql":
         cluster: PostgresCluster = request.getfixturevalue("postgres")
         database_url = cluster.create_database(f"centre_{secrets.token_hex(4)}")
+    workdir = tmp_path_factory.mktemp(f"centre-{request.param}")
+    # The centre may register gateways as an installer does (a home keeps away periods only
+    # in a configured gateway's setup); the credentials it issues go to a file that no broker
+    # reads: the tests' gateways have their accounts from onebox.
+    issued = {
+        "SERVER_MOSQUITTO_PASSWORD_FILE": str(workdir / "issued-gateway-accounts"),
+        "SERVER_MOSQUITTO_RELOAD_COMMAND": "true",
+    }
     process = ServerProcess(
-        tmp_path_factory.mktemp(f"centre-{request.param}"),
+        workdir,
         broker,
         accounts,
         database_url=database_url,
         admin_password=OPERATOR_PASSWORD,
+        settings=issued,
     ).start()
     console = ConsoleClient(process.url, "operator", OPERATOR_PASSWORD)
     yield Centre(process, console, request.param)

@@ -6,8 +6,10 @@ restart. Screenshots of each main screen go to var/screenshots/ for review."""
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,6 +28,8 @@ from tests.system.console_pages import (
     CHROMIUM_ARGS,
     COUNT_BEEPS,
     CareRecords,
+    account,
+    configure_gateway,
     english_on_page,
     screenshot,
     seed_care,
@@ -47,22 +51,30 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def console_page(browser: Browser, centre: Centre) -> Iterator[Page]:
+@contextmanager
+def signed_in(browser: Browser, centre: Centre, username: str, password: str) -> Iterator[Page]:
+    """The console in a fresh browser context, logged in and live; no script error on it."""
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="en-GB")
     context.add_init_script(COUNT_BEEPS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.goto(centre.url)
-    page.get_by_label("Username").fill("operator")
-    page.get_by_label("Password").fill(OPERATOR_PASSWORD)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#connection")).to_have_attribute("data-state", "live")
     expect(page.locator("#alarms")).to_have_attribute("data-syncs", re.compile(r"[1-9]"))
     yield page
     context.close()
     assert errors == [], errors
+
+
+@pytest.fixture
+def console_page(browser: Browser, centre: Centre) -> Iterator[Page]:
+    """Signed in as the centre's first account (an admin)."""
+    with signed_in(browser, centre, "operator", OPERATOR_PASSWORD) as page:
+        yield page
 
 
 def test_wrong_password_is_refused(browser: Browser, centre: Centre) -> None:
@@ -137,6 +149,28 @@ def test_press_to_resolved_from_the_keyboard_with_the_responder_page(
     for step in ("Acknowledged", "Dispatched", "Accepted", "En route", "On scene", "Resolved"):
         expect(detail.locator(".history")).to_contain_text(step)
     screenshot(page, "05-resolved")
+    _supervisor_sees_the_deliveries(browser, centre, care, alarm_id or "")
+
+
+def _supervisor_sees_the_deliveries(
+    browser: Browser, centre: Centre, care: CareRecords, alarm_id: str
+) -> None:
+    """The dispatch notified the care worker on their MQTT topic: a supervisor reads the
+    attempt beside the history, in either language."""
+    with signed_in(browser, centre, *account(centre.console, "supervisor")) as page:
+        page.locator(f"#alarms tr[data-alarm-id='{alarm_id}'] td.kind").click()
+        sent = page.locator("#deliveries table.deliveries tbody tr[data-channel='mqtt']")
+        expect(sent).to_have_count(1)
+        expect(sent).to_have_attribute("data-outcome", "delivered")
+        expect(sent).to_contain_text("赵护理员")
+        expect(sent).to_contain_text("MQTT")
+        expect(sent).to_contain_text("Sent")
+        expect(sent).to_contain_text("notice 1, try 1")
+        screenshot(page, "13-deliveries-supervisor")
+        page.locator("#language").select_option("zh-CN")
+        expect(sent).to_contain_text("已发出")
+        assert english_on_page(page, data={"operator"}) == []  # who acted, in the history
+        screenshot(page, "14-deliveries-zh")
 
 
 def _check_detail(page: Page, care: CareRecords) -> None:
@@ -155,6 +189,9 @@ def _check_detail(page: Page, care: CareRecords) -> None:
     expect(top.locator("td.eta")).to_have_text(re.compile(r"\d+ min"))
     expect(page.locator("[data-card='health']")).to_contain_text("Online")
     expect(page.locator("[data-card='history']")).to_contain_text("Acknowledged")
+    # No gateway set up by the centre here: nothing to keep an away period in.
+    expect(resident.locator("#away")).to_have_attribute("data-away", "no")
+    expect(resident.locator("#away-no-gateway")).to_be_visible()
 
 
 def _responder_page(browser: Browser, centre: Centre, care: CareRecords, alarm_id: str) -> Page:
@@ -322,3 +359,57 @@ def test_inactivity_alarm_shows_the_last_24_hours_of_activity(
         expect(history).to_contain_text("Call: Emergency services (120) — reached")
     finally:
         gateway.close()
+
+
+def test_operator_marks_the_resident_away_and_back(
+    browser: Browser, centre: Centre, broker: Broker, accounts: Accounts
+) -> None:
+    """The resident phones: "at my daughter's until the day after tomorrow", later "I'm
+    back". The resident card and the top of the detail show it; an operator is not shown the
+    delivery records (403 to the role)."""
+    gateway_id = f"gw-away-{secrets.token_hex(2)}"
+    care = seed_care(centre.console, gateway_id)
+    configure_gateway(centre.console, gateway_id, care.home_id)
+    gateway = _GatewayClient(broker, accounts, gateway_id)
+    try:
+        with signed_in(browser, centre, *account(centre.console, "operator")) as page:
+            call = alarm_message(gateway_id, home_id=care.home_id)
+            gateway.publish(Channel.ALARM, encode(call))
+            row = page.locator(f"#alarms tr[data-alarm-id='{call.id}']")
+            expect(row).to_have_count(1, timeout=SEEN_S * 1000)
+            row.locator("td.kind").click()
+            _away_now_and_back(page, centre, care)
+    finally:
+        gateway.close()
+
+
+def _away_now_and_back(page: Page, centre: Centre, care: CareRecords) -> None:
+    away = page.locator("#away")
+    expect(away).to_have_attribute("data-away", "no")
+    expect(page.locator("#away-flag")).to_have_count(0)
+    expect(page.locator("[data-card='history'] .history li").first).to_be_visible()
+    expect(page.locator("#deliveries")).to_have_count(0)
+
+    until = datetime.now() + timedelta(days=2)  # the browser's zone is the test's
+    page.locator("#away-until").fill(until.strftime("%Y-%m-%dT%H:%M"))
+    page.locator("#away-note").fill("住女儿家")
+    page.locator("#away-set").click()
+    expect(away).to_have_attribute("data-away", "now")
+    expect(away).to_contain_text("住女儿家")
+    expect(page.locator("#away-flag")).to_contain_text("Resident away until")
+    away_now = centre.console.get(f"/api/residents/{care.resident_id}/away")["away_now"]
+    expected_end = until.replace(second=0, microsecond=0).astimezone()  # as an instant
+    assert datetime.fromisoformat(away_now["end"]) == expected_end
+    assert away_now["note"] == "住女儿家"
+    screenshot(page, "15-resident-away")
+    page.locator("#language").select_option("zh-CN")
+    expect(page.locator("#away-flag")).to_contain_text("老人外出中")
+    assert english_on_page(page) == []
+    screenshot(page, "16-resident-away-zh")
+    page.locator("#language").select_option("en")
+
+    page.locator("#away-back").click()
+    expect(away).to_have_attribute("data-away", "no")
+    expect(page.locator("#away-flag")).to_have_count(0)
+    expect(page.locator("#away-back")).to_have_count(0)
+    assert centre.console.get(f"/api/residents/{care.resident_id}/away")["away_now"] is None

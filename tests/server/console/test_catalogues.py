@@ -17,8 +17,10 @@ from gateway.detect.vitals import AlarmKind as VitalsAlarmKind
 from protocol import AlarmKind
 from server.api.care_schemas import PriorityGroup, ResponderKind, ResponderStatus
 from server.api.dispatch_schemas import Outcome, Service, ServiceOrderState
+from server.api.notify_schemas import Adapter
 from server.api.user_schemas import Role
 from server.crud.lifecycle import STATES
+from server.db.notify_models import DELIVERY_OUTCOMES
 
 STATIC = Path(__file__).resolve().parents[3] / "server" / "console" / "static"
 LANGUAGES = ("en", "zh-CN")
@@ -70,6 +72,9 @@ def test_every_word_of_the_vocabularies_has_a_label(lang: str) -> None:
         "device_kind": {kind.name for kind in REGISTRY},
         "detail_condition": set(get_args(VitalsAlarmKind)),
         "detail_context": {c.value for c in SilenceContext},
+        # A delivery's channel: "mqtt" or "webhook:<adapter>" (server/notify/webhook.py).
+        "channel": {"mqtt"} | {f"webhook:{a}" for a in get_args(Adapter)},
+        "delivery_outcome": set(DELIVERY_OUTCOMES),
     }
     catalogue = load(lang)
     missing = [

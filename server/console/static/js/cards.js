@@ -18,7 +18,8 @@ function facts(rows) {
     .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
-export function residentCard(resident, missing) {
+// ``away``: the resident's away periods and quick actions (js/away.js), or null.
+export function residentCard(resident, missing, away = null) {
   if (!resident) return section("resident", el("p", { class: "muted" }, t(missing ? "detail.no_resident" : "common.loading")));
   const groups = (resident.priority_groups || []).map((g) => el("span", { class: "tag" }, label("group", g)));
   const contacts = el("ol", { class: "contacts" }, (resident.contacts || []).map((c) =>
@@ -26,6 +27,7 @@ export function residentCard(resident, missing) {
       el("a", { href: `tel:${c.phone}` }, c.phone))));
   return section("resident",
     el("p", { class: "resident-name" }, resident.name),
+    away,
     facts([
       [t("resident.groups"), groups.length ? el("span", {}, groups) : t("common.none")],
       [t("resident.level"), resident.assessment_level === null ? t("common.unknown") : t("resident.level_n", { n: resident.assessment_level })],
@@ -95,7 +97,8 @@ export function healthCard(alarm, gateway, events) {
       : el("p", { class: "muted" }, t("common.none")));
 }
 
-export function historyCard(history, responderName) {
+// ``deliveries``: the alarm's notification attempts, or null when the user may not read them.
+export function historyCard(history, responderName, deliveries = null) {
   return section("history", history.length
     ? el("ol", { class: "history" }, history.map((h) => el("li", { dataset: { action: h.action } },
       el("span", { class: "when" }, time(h.at)), " ",
@@ -104,7 +107,29 @@ export function historyCard(history, responderName) {
       h.responder_id ? ` → ${responderName(h.responder_id)}` : "",
       h.detail?.outcome ? ` · ${label("outcome", h.detail.outcome)}` : "",
       h.note ? el("q", {}, h.note) : "")))
-    : el("p", { class: "muted" }, t("common.none")));
+    : el("p", { class: "muted" }, t("common.none")),
+  deliveries === null ? null : deliveryTable(deliveries, responderName));
+}
+
+// Each attempt to reach a responder, oldest first: whether the notice left the centre, and if
+// not, what the channel answered (a supervisor's first question when nobody accepted).
+function deliveryTable(deliveries, responderName) {
+  const rows = deliveries.map((d) => el("tr", { dataset: { outcome: d.outcome, channel: d.channel } },
+    el("td", {}, time(d.at)),
+    el("td", { title: d.target }, label("channel", d.channel)),
+    el("td", {}, d.responder_id === null ? "–" : responderName(d.responder_id)),
+    el("td", {}, t("delivery.attempt_n", { notice: d.ladder_attempt, n: d.attempt })),
+    el("td", { class: `outcome ${d.outcome}` }, label("delivery_outcome", d.outcome)),
+    el("td", {}, [d.status_code, d.error].filter((x) => x !== null && x !== "").join(" · ") || "–")));
+  return el("div", { id: "deliveries" },
+    el("h4", {}, t("delivery.title")),
+    rows.length
+      ? el("table", { class: "deliveries" },
+        el("thead", {}, el("tr", {},
+          el("th", {}, t("delivery.at")), el("th", {}, t("delivery.channel")), el("th", {}, t("delivery.responder")),
+          el("th", {}, t("delivery.attempt")), el("th", {}, t("delivery.outcome")), el("th", {}, t("delivery.answer")))),
+        el("tbody", {}, rows))
+      : el("p", { class: "muted" }, t("delivery.none")));
 }
 
 // "gateway:gw-1" and "engine" are the system's own actors; users appear by name.

@@ -3,6 +3,7 @@
 // estimated arrival, the one sent and how far they are, notes, resolve with an outcome.
 
 import { api } from "./api.js";
+import { awayBlock, awayFlag } from "./away.js";
 import { TREND_AFTER_S, TREND_BEFORE_S, evidenceCard, healthCard, historyCard, homeCard, residentCard } from "./cards.js";
 import { $, el, elapsed } from "./dom.js";
 import { label, t, time } from "./i18n.js";
@@ -17,7 +18,8 @@ const ACTIVITY_KINDS = new Set(["inactivity", "night_bed_exit", "wandering", "mi
 const TREND_EVERY_MS = 10_000;  // telemetry arrives about once a minute, written in batches
 
 export class DetailView {
-  // ``desk``: { acknowledge(alarm), dispatch(alarm, responderId|null), report(error), loadRecords() }
+  // ``desk``: { acknowledge(alarm), dispatch(alarm, responderId|null), report(error), loadRecords(),
+  //   may(permission) }: what the signed-in account may do (GET /api/auth/me)
   constructor(desk, records) {
     this.desk = desk;
     this.records = records;  // shared: responders and homes, kept fresh by the app
@@ -30,9 +32,11 @@ export class DetailView {
 
   async open(alarmId) {
     this.draft = "";
+    this.awayDraft = { until: "", note: "" };
     clearInterval(this.trendTimer);
     this.data = { id: alarmId, alarm: null, resident: null, home: null, suggestions: [], history: [],
-      gateway: null, events: [], trend: null, activity: null, missingResident: false, missingHome: false };
+      gateway: null, events: [], trend: null, activity: null, missingResident: false, missingHome: false,
+      away: null, deliveries: null };
     $("detail").hidden = false;
     await this.refresh(alarmId, { full: true });
   }
@@ -58,6 +62,10 @@ export class DetailView {
       api("/api/gateways").then((g) => { data.gateway = g.find((x) => x.id === alarm.gateway_id) ?? null; }),
       api("/api/device-events?limit=200&exclude_kind=activity").then((e) => { data.events = e; }),
     ];
+    // Supervisors see whether each notice reached its channel; operators may not (403).
+    if (this.desk.may("read_notifications")) {
+      reads.push(api(`/api/alarms/${alarmId}/deliveries`).then((d) => { data.deliveries = d; }));
+    }
     if (full && ACTIVITY_KINDS.has(alarm.kind)) {
       const end = Date.parse(alarm.received_at);
       const query = new URLSearchParams({ gateway_id: alarm.gateway_id, kind: "activity", limit: "5000",
@@ -74,6 +82,9 @@ export class DetailView {
       reads.push(alarm.resident_id
         ? api(`/api/residents/${alarm.resident_id}`).then((r) => { data.resident = r; })
         : Promise.resolve(data.missingResident = true));
+      if (alarm.resident_id) {
+        reads.push(api(`/api/residents/${alarm.resident_id}/away`).then((a) => { data.away = a; }));
+      }
       reads.push(api(`/api/homes/${encodeURIComponent(alarm.home_id)}`)
         .then((h) => { data.home = h; }, () => { data.missingHome = true; }));
     }
@@ -123,11 +134,34 @@ export class DetailView {
       this.summary(alarm),
       evidenceCard(alarm, this.data.trend, this.data.activity),
       this.dispatchDesk(alarm),
-      residentCard(this.data.resident, this.data.missingResident),
+      residentCard(this.data.resident, this.data.missingResident, this.awayBlock(alarm)),
       homeCard(this.data.home, this.data.missingHome, mapNode),
       healthCard(alarm, this.data.gateway, this.data.events),
-      historyCard(this.data.history, (id) => this.responderName(id)),
+      historyCard(this.data.history, (id) => this.responderName(id), this.data.deliveries),
     );
+  }
+
+  // The resident phones: away now until a time, or back home; the card shows the answer.
+  awayBlock(alarm) {
+    const path = `/api/residents/${alarm.resident_id}/away`;
+    const change = async (suffix, body) => {
+      const data = this.data;
+      try {
+        const away = await api(`${path}/${suffix}`, { method: "POST", body });
+        if (this.data !== data) return;
+        data.away = away;
+        if (suffix === "now") this.awayDraft = { until: "", note: "" };
+        this.render();
+      } catch (err) {
+        this.desk.report(err);
+      }
+    };
+    return awayBlock(this.data.away, {
+      canSet: this.desk.may("set_away"),
+      draft: this.awayDraft,
+      onAway: (until, note) => change("now", { until, note }),
+      onBack: () => change("back", undefined),
+    });
   }
 
   responderName(id) {
@@ -144,6 +178,7 @@ export class DetailView {
     }
     return el("section", { class: "card summary" },
       el("p", { class: "big-state", id: "detail-state", dataset: { state: alarm.state } }, label("state", alarm.state)),
+      awayFlag(this.data.away),
       el("dl", { class: "facts" },
         el("dt", {}, t("detail.priority")), el("dd", {}, String(alarm.priority)),
         el("dt", {}, t("detail.waiting")), el("dd", { class: "timer", dataset: { since: alarm.received_at, until: alarm.resolved_at ?? "" } }, elapsed(alarm.received_at)),

@@ -40,7 +40,10 @@ async function dispatch(alarm, responderId = null) {
   } catch (err) { report(err); }
 }
 
-const detail = new DetailView({ acknowledge, dispatch, report, loadRecords: () => loadRecords() }, records);
+// What the account may do, as the server says (GET /api/auth/me): a section or an action the
+// server would refuse is not shown.
+const may = (permission) => Boolean(user?.permissions?.includes(permission));
+const detail = new DetailView({ acknowledge, dispatch, report, loadRecords: () => loadRecords(), may }, records);
 const queue = new QueueView(store, {
   acknowledge,
   dispatchTop: (alarm) => dispatch(alarm, null),
@@ -159,12 +162,12 @@ $("login").addEventListener("submit", async (event) => {
   const form = new FormData(event.target);
   $("login-error").textContent = "";
   try {
-    const me = await api("/api/auth/login", {
+    await api("/api/auth/login", {
       method: "POST",
       body: { username: form.get("username"), password: form.get("password") },
     });
     event.target.reset();
-    await showWorkspace(me);
+    await showWorkspace(await api("/api/auth/me"));  // the login's answer lacks the permissions
   } catch {
     $("login-error").textContent = t("login.failed");
   }
