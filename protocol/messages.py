@@ -228,7 +228,9 @@ class CommandBody(_Strict):
     kind: CommandKind
     alarm_id: MessageId
     operator: ShortText = ""
-    duration_s: int = Field(default=0, ge=0, le=300)  # fall_prompt: how long the prompt lasts
+    # fall_prompt only: how long the prompt lasts, s. None is left out of the payload, so an
+    # alarm_handled command is byte for byte what gateways that predate it accept.
+    duration_s: int | None = Field(default=None, ge=0, le=300)
 
 
 class _Envelope(_Strict):

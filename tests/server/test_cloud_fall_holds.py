@@ -4,10 +4,12 @@ ended, and never twice; the wearable is prompted; a step-down forgets, a take-ov
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 
-from protocol import CommandKind
+from protocol import CommandBody, CommandKind, CommandMessage, encode
 from server.centre import Centre
 from server.db.fall_hold_models import CloudFallHold
 from server.ingest.cloud_falls import CloudFalls
@@ -104,3 +106,13 @@ def test_stepping_down_forgets_and_taking_over_resumes(centre: Centre) -> None:
     assert falls.take_over()
     falls.tick()
     assert [a.kind for a in stored_alarms(centre)] == ["fall"]
+
+
+def test_a_handled_command_keeps_its_wire_shape() -> None:
+    """Gateways refuse unknown fields: the prompt's duration never rides on other commands."""
+    handled = CommandMessage(
+        gateway_id="gw-1",
+        gateway_time=datetime(2026, 11, 22, tzinfo=UTC),
+        body=CommandBody(kind=CommandKind.ALARM_HANDLED, alarm_id="a" * 32),
+    )
+    assert b"duration_s" not in encode(handled)
