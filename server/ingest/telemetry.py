@@ -2,8 +2,9 @@
 
 A point is tagged with its ``gateway_id`` and, when there is one, its ``device_id``, and
 stamped with the ``gateway_time`` of its reading. The wire model has already refused what the
-contract forbids; `TelemetryPoint` refuses what no store could keep (a line break in a field
-name), so a bad reading of a batch is dropped alone and the others go on.
+contract forbids (names by pattern, NaN, times outside UTC's range, all in pydantic-core);
+what it allows and no store could keep (a line break in a field name) is refused here, so a
+bad reading of a batch is dropped alone and the others go on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from protocol import TelemetryBatchMessage, TelemetryMessage
 from protocol.messages import Scalar
 from server.telemetry import TelemetryPoint
+from server.telemetry.point import check_field_names, to_ns
 
 TelemetryUplink = TelemetryMessage | TelemetryBatchMessage
 
@@ -28,17 +30,27 @@ class Points:
 
 
 def points_of(message: TelemetryUplink) -> Points:
+    """The message's points; what the wire contract has not already refused is checked here,
+    reading by reading: the field names (a line break in one), once per set of names."""
     found = Points()
+    gateway_id = message.gateway_id
     # One tag mapping per device, shared by its points (the writer only reads them).
     tags_of: dict[str | None, Mapping[str, str]] = {}
+    checked: set[tuple[str, ...]] = set()
+    make, points = TelemetryPoint.checked, found.points
     for measurement, device_id, fields, time in _readings(message):
         tags = tags_of.get(device_id)
         if tags is None:
-            tags = tags_of[device_id] = _tags(message.gateway_id, device_id)
-        try:
-            found.points.append(TelemetryPoint.at(measurement, tags, fields, time))
-        except (ValueError, OverflowError) as err:
-            found.refused.append(str(err))
+            tags = tags_of[device_id] = _tags(gateway_id, device_id)
+        names = tuple(fields)
+        if names not in checked:
+            try:
+                check_field_names(measurement, names)
+            except ValueError as err:
+                found.refused.append(str(err))
+                continue
+            checked.add(names)
+        points.append(make((measurement, tags, fields, to_ns(time))))
     return found
 
 

@@ -21,33 +21,72 @@ MAX_SERIES = 200_000
 # The escapes of a line protocol string field value, as Point's (its table is private).
 _ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
 _SeriesId = tuple[str, tuple[tuple[str, str], ...]]
+_Layout = tuple[tuple[str, str], ...]
 
 
 class LineProtocolEncoder:
-    """Encodes batches of `TelemetryPoint`; remembers series keys and field names.
+    """Encodes batches of `TelemetryPoint`; remembers series keys and field-name layouts.
 
-    Safe to share between threads: its memory is two dicts whose entries never change once
-    written (two threads may build the same key at once, and store the same text).
+    Safe to share between threads: its memory is dicts whose entries never change once
+    written (two threads may build the same entry at once, and store the same text).
     """
 
     def __init__(self) -> None:
         self._series: dict[_SeriesId, str] = {}
         self._field_names: dict[str, str] = {}
+        # Field names in the order a device sends them -> in Point's order, with ``name=``.
+        self._layouts: dict[tuple[str, ...], _Layout] = {}
 
     def encode(self, points: Iterable[TelemetryPoint]) -> bytes:
         """The points' lines joined by newlines, UTF-8, nanosecond timestamps."""
-        return "\n".join([self.line(point) for point in points]).encode()
+        lines = []
+        # The points of one message share one tags mapping: its key is looked up once.
+        tags: Mapping[str, str] | None = None
+        measurement, key = "", ""
+        for point in points:
+            if point.tags is not tags or point.measurement != measurement:
+                tags, measurement = point.tags, point.measurement
+                key = self._key(measurement, tags)
+            lines.append(self._line(key, point))
+        return "\n".join(lines).encode()
 
     def line(self, point: TelemetryPoint) -> str:
-        key = self._series.get((point.measurement, tuple(point.tags.items())))
-        if key is None:
-            key = self._series_key(point.measurement, point.tags)
-        names = self._field_names
+        return self._line(self._key(point.measurement, point.tags), point)
+
+    def _line(self, key: str, point: TelemetryPoint) -> str:
+        fields = point.fields
+        layout = self._layouts.get(tuple(fields))
+        if layout is None:
+            layout = self._layout(tuple(fields))
         parts = []
-        for name, value in sorted(point.fields.items()):
-            prefix = names.get(name) or self._field_name(name)
-            parts.append(prefix + _value(value))
+        # _value inlined for the common kinds: this loop runs once per field of every point.
+        for name, prefix in layout:
+            value = fields[name]
+            kind = type(value)
+            if kind is float:
+                text = str(value)
+                parts.append(prefix + (text[:-2] if text.endswith(".0") else text))
+            elif kind is int:
+                parts.append(f"{prefix}{value}i")
+            elif kind is bool:
+                parts.append(prefix + ("true" if value else "false"))
+            else:
+                parts.append(prefix + _value(value))
         return f"{key}{','.join(parts)} {point.time_ns}"
+
+    def _key(self, measurement: str, tags: Mapping[str, str]) -> str:
+        key = self._series.get((measurement, tuple(tags.items())))
+        return key if key is not None else self._series_key(measurement, tags)
+
+    def _layout(self, names: tuple[str, ...]) -> _Layout:
+        """The fields in Point's order (sorted by name), each with its ``name=``."""
+        layout = tuple(
+            (name, self._field_names.get(name) or self._field_name(name)) for name in sorted(names)
+        )
+        if len(self._layouts) >= MAX_SERIES:
+            self._layouts.clear()
+        self._layouts[names] = layout
+        return layout
 
     def _series_key(self, measurement: str, tags: Mapping[str, str]) -> str:
         """``measurement,tag=value,... `` (with its trailing space), escaped by `Point`."""

@@ -15,6 +15,7 @@ from protocol import (
 )
 from server.centre import Centre
 from server.ingest.handler import Outgoing, UplinkHandler
+from server.ingest.telemetry import points_of
 from server.telemetry.batching import BatchingWriter, BatchPolicy
 from server.telemetry.embedded import EmbeddedTelemetryStore
 
@@ -91,6 +92,30 @@ def test_a_reading_no_store_could_keep_is_dropped_alone(
         {"heart_bpm": 62.0},
     ]
     assert handler.counts["telemetry_invalid"] == 1
+
+
+def test_each_reading_with_a_line_break_in_a_field_name_is_refused_with_its_reason() -> None:
+    """Field names are checked once per set of names: a bad set is refused each time it
+    comes, and a good set checked once still makes every one of its readings a point."""
+    bad = {"heart\nbpm": 61.0}
+    message = TelemetryBatchMessage(
+        gateway_id="gw-1",
+        gateway_time=NOW,
+        body=TelemetryBatchBody(
+            readings=[vitals(0), vitals(1, fields=bad), vitals(2), vitals(3, fields=bad)]
+        ),
+    )
+
+    found = points_of(message)
+
+    assert [(p.fields, p.tags) for p in found.points] == [
+        ({"heart_bpm": 60.0}, {"gateway_id": "gw-1", "device_id": "bed-1"}),
+        ({"heart_bpm": 62.0}, {"gateway_id": "gw-1", "device_id": "bed-1"}),
+    ]
+    assert [p.time_ns for p in found.points] == [
+        int((NOW + timedelta(minutes=m)).timestamp()) * 10**9 for m in (0, 2)
+    ]
+    assert found.refused == ["a line break in a field name of 'vitals'"] * 2
 
 
 def test_a_batch_into_a_full_queue_displaces_the_oldest_point_by_point(centre: Centre) -> None:

@@ -47,6 +47,17 @@ def test_the_same_series_with_tags_in_another_order_is_one_key() -> None:
     assert encoder.line(one) == encoder.line(other) == one.line_protocol()
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(points=st.lists(_points, min_size=1, max_size=6), tags=_points.map(lambda p: p.tags))
+def test_points_sharing_one_tags_mapping_keep_their_own_measurement(
+    points: list[TelemetryPoint], tags: dict[str, str]
+) -> None:
+    """Ingest gives a message's points one tags mapping; the encoder looks its key up once."""
+    shared = [TelemetryPoint(p.measurement, tags, p.fields, p.time_ns) for p in points]
+    expected = "\n".join(point.line_protocol() for point in shared).encode()
+    assert LineProtocolEncoder().encode(shared) == expected
+
+
 def test_memory_of_series_keys_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lp, "MAX_SERIES", 3)
     encoder = LineProtocolEncoder()
