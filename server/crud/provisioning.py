@@ -96,8 +96,10 @@ def set_config(
     (``server/crud/home_profile.py``), as the gateway's next revision (its revision and home
     are set here)."""
     row = active(session, gateway_id)
-    # The away periods are not the installer's: set through the away API, they stay.
-    kept = HomeConfigBody.model_validate(row.config_entered).away if row.config_entered else []
+    # The away periods are not the installer's: set through the away API for the home, they
+    # stay, and a gateway configured for the first time (or moved here) takes the home's.
+    home = configured(session, row.home_id)
+    kept = HomeConfigBody.model_validate(home[0].config_entered).away if home else []
     entered = config.model_copy(update={"revision": 0, "home_id": row.home_id, "away": kept})
     return _next_revision(session, row, entered, actor, now, {})
 

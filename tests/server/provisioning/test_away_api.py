@@ -219,3 +219,29 @@ def test_activity_reported_by_the_homes_gateway_ends_the_period_at_the_centre_to
     shown = away_rig.client.get(away_rig.away, headers=away_rig.admin).json()
     assert shown["away_now"] is None
     assert [p["note"] for p in shown["periods"]] == [HOLIDAY["note"]]
+
+
+def test_a_gateway_configured_after_the_holiday_was_planned_carries_it_too(
+    away_rig: Rig,
+) -> None:
+    """All of a home's gateways carry the same periods. A second gateway configured later
+    took the away periods of its own (empty) entry: it raised inactivity alarms for an empty
+    home, and the API, reading whichever gateway sorts first, showed no holiday."""
+    planned = away_rig.client.put(
+        away_rig.away, json={"periods": [HOLIDAY]}, headers=away_rig.admin
+    )
+    assert planned.status_code == 200, planned.text
+    home_id = planned.json()["home_id"]
+    body = {"gateway_id": "gw-a-second", "home_id": home_id}  # sorts before gw-new
+    assert (
+        away_rig.client.post("/api/gateways", json=body, headers=away_rig.admin).status_code == 201
+    )
+    put = away_rig.client.put(
+        "/api/gateways/gw-a-second/config", json=CONFIG, headers=away_rig.admin
+    )
+    assert put.status_code == 200, put.text
+    second = away_rig.client.get("/api/gateways/gw-a-second/config", headers=away_rig.admin)
+    assert [p["note"] for p in second.json()["config"]["away"]] == [HOLIDAY["note"]]
+    read = away_rig.client.get(away_rig.away, headers=away_rig.admin).json()
+    assert read["gateway_ids"] == ["gw-a-second", "gw-new"]
+    assert [p["note"] for p in read["periods"]] == [HOLIDAY["note"]]
