@@ -47,9 +47,19 @@ _IDS = uuid.UUID("0b7c6a52-3f0e-4f5d-9a47-5d2f4c3e8b11")
 _STORE_FAULTS = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
 
 
+def is_transaction_conflict(err: BaseException) -> bool:
+    """True for a transaction PostgreSQL rolled back because of another one (SQLSTATE class
+    40: deadlock detected, serialization failure). Two server processes writing the same rows
+    meet this now and then; the cure is to run the transaction again, and the store is fine."""
+    code = getattr(getattr(err, "orig", None), "sqlstate", None)
+    return isinstance(code, str) and code.startswith("40")
+
+
 def is_store_fault(err: BaseException) -> bool:
     """True if ``err`` says the store cannot be used at all, rather than that one statement
     was refused: the episode is then the centre's, not the message's."""
+    if is_transaction_conflict(err):
+        return False
     if isinstance(err, _STORE_FAULTS):
         return True
     return isinstance(err, exc.DBAPIError) and err.connection_invalidated

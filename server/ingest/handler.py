@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from prometheus_client import Histogram
 from sqlalchemy import select
@@ -40,11 +41,13 @@ from server.crud.ingest import record_event, record_rejected, record_status
 from server.db.models import Gateway
 from server.ingest.telemetry import TelemetryUplink, points_of
 from server.live_relay import announce_change
-from server.store_health import is_store_fault
+from server.store_health import is_store_fault, is_transaction_conflict
 from server.supervision import gateway_offline_alarm
 from server.telemetry import Admission, TelemetrySink
 
 log = logging.getLogger(__name__)
+CONFLICT_ATTEMPTS = 3  # runs of a transaction PostgreSQL rolls back for a conflict
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -131,11 +134,18 @@ class UplinkHandler:
                 stored.append(message)
         if not stored:
             return out
-        batch = Outgoing(committed=True)
+        # One order for every process's batches (a gateway's own messages keep theirs): two
+        # servers upserting the same gateways' rows in opposite orders deadlock.
+        stored.sort(key=lambda m: m.gateway_id)
+
+        def write_batch(session: Session) -> Outgoing:
+            written = Outgoing(committed=True)
+            for message in stored:
+                self._record(session, message, now, written)
+            return written
+
         try:
-            with self._sessions.begin() as session:
-                for message in stored:
-                    self._record(session, message, now, batch)
+            batch = self._write(write_batch)
         except SQLAlchemyError as err:
             if is_store_fault(err):
                 raise  # no message is to blame: the lane reports the store fault
@@ -143,14 +153,18 @@ class UplinkHandler:
             batch = Outgoing(committed=True)
             for message in stored:
                 try:
-                    with self._sessions.begin() as session:
-                        self._record(session, message, now, batch)
+                    batch.extend(self._write(partial(self._record_one, message, now)))
                 except SQLAlchemyError as one:
                     if is_store_fault(one):
                         raise
                     log.exception("could not store %s %s", message.type, message.id)
         out.extend(batch)
         return out
+
+    def _record_one(self, message: StoredMessage, now: datetime, session: Session) -> Outgoing:
+        written = Outgoing(committed=True)
+        self._record(session, message, now, written)
+        return written
 
     def _record(
         self, session: Session, message: StoredMessage, now: datetime, out: Outgoing
@@ -167,12 +181,32 @@ class UplinkHandler:
             # Events that gateways keep in their outbox (a cancelled fall) wait for this.
             out.publish.append(_receipt(message.gateway_id, message.id, now))
 
+    def _write(self, work: Callable[[Session], _T]) -> _T:
+        """``work`` in one transaction, run again (up to ``CONFLICT_ATTEMPTS`` times) when
+        PostgreSQL rolls it back for a conflict with another server process's transaction."""
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                with self._sessions.begin() as session:
+                    return work(session)
+            except SQLAlchemyError as err:
+                if not is_transaction_conflict(err) or attempt == CONFLICT_ATTEMPTS:
+                    raise
+                log.info(
+                    "transaction conflict (attempt %d), run again: %s",
+                    attempt,
+                    getattr(err, "orig", err),
+                )
+        raise AssertionError("unreachable")
+
     def _alarm(self, message: AlarmMessage, now: datetime) -> Outgoing:
-        out = Outgoing(committed=True)
-        with self._sessions.begin() as session:
+        def write_alarm(session: Session) -> tuple[Outgoing, bool]:
+            written = Outgoing(committed=True)
             is_new = ingest_alarm(session, message, now)
             if is_new:
-                self._announce_new(session, message.id, out)
+                self._announce_new(session, message.id, written)
+            return written, is_new
+
+        out, is_new = self._write(write_alarm)
         # Committed: now the gateway may forget it. A duplicate is answered too (the first
         # receipt may have been lost), marked as such.
         out.publish.append(_receipt(message.gateway_id, message.id, now, duplicate=not is_new))

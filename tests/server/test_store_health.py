@@ -213,3 +213,45 @@ def test_health_and_metrics_show_a_failing_store(tmp_path: Path) -> None:
         got = samples(client.get("/api/metrics", headers=login(client)).text)
         assert got[("eldercare_store_failing", ())] == 1
         assert got[("eldercare_store_refused_writes_total", ())] == 1
+
+
+class Deadlock(sqlite3.OperationalError):
+    """What psycopg raises when PostgreSQL breaks a deadlock: a driver error, SQLSTATE 40P01."""
+
+    sqlstate = "40P01"
+
+
+class Conflicts:
+    """Makes the next ``count`` alarm inserts on ``engine`` fail as the deadlock's victim."""
+
+    def __init__(self, engine: Engine, count: int) -> None:
+        self.left = count
+        event.listen(engine, "before_cursor_execute", self._refuse)
+
+    def _refuse(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.left and statement.lstrip().upper().startswith("INSERT INTO ALARMS"):
+            self.left -= 1
+            raise Deadlock("deadlock detected")
+
+
+def test_a_transaction_rolled_back_for_a_conflict_is_run_again_not_a_store_fault(
+    rig: tuple[Centre, BrokerLink, StoreHealth, RecordingHub, Outage],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two server processes on one PostgreSQL deadlock now and then; PostgreSQL rolls one back
+    and the cure is to run it again: no CRITICAL "the database refuses writes" for that."""
+    centre, link, health, hub, _outage = rig
+    conflicts = Conflicts(centre.engine, 2)
+    deadlock = OperationalError("INSERT", {}, Deadlock("deadlock detected"))
+    assert not is_store_fault(deadlock)
+    payload = encode(alarm_message("gw-1", frame_seq=1))
+    with caplog.at_level(logging.INFO):
+        out = link._handler.handle(TOPIC, payload)
+    assert conflicts.left == 0  # two rolled back, the third run went through
+    assert out.committed
+    assert len(out.publish) == 1  # the receipt
+    assert health.fault is None
+    assert hub.sent == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    with centre.sessions() as session:
+        assert len(session.scalars(select(Alarm.id).where(Alarm.gateway_id == "gw-1")).all()) == 1
