@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +31,7 @@ from server.telemetry import (
     TelemetryStore,
     TelemetryWriteError,
 )
+from server.telemetry.point_queue import PointQueue
 from server.telemetry.stats import WriterCounters, WriterStats
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class BatchingWriter:
         self.store = store
         self.policy = policy or BatchPolicy()
         self._clock = clock
-        self._queue: deque[tuple[float, TelemetryPoint]] = deque()
+        self._queue = PointQueue()
         self._cond = threading.Condition()
         self._counters = WriterCounters()
         self._in_flight = 0
@@ -109,7 +110,8 @@ class BatchingWriter:
         )
 
     def offer_many(self, points: Sequence[TelemetryPoint]) -> Counter[Admission]:
-        """Queue ``points`` (a batch message's) under one lock; never blocks on the store.
+        """Queue ``points`` (a batch message's, kept as they are: not to be changed after)
+        under one lock; never blocks on the store.
 
         Counts per `Admission`: each point that made the oldest queued one give way is
         ``DISPLACED_OLDEST``, the others ``QUEUED``; all ``REFUSED`` while closing.
@@ -123,11 +125,8 @@ class BatchingWriter:
                 admitted[Admission.REFUSED] = len(points)
                 return admitted
             before = len(self._queue)
-            now = self._clock()
-            self._queue.extend([(now, point) for point in points])
-            displaced = max(0, len(self._queue) - self.policy.queue_bound)
-            for _ in range(displaced):
-                self._queue.popleft()
+            self._queue.extend(points, self._clock())
+            displaced = self._queue.drop_oldest(len(self._queue) - self.policy.queue_bound)
             if displaced:
                 self._counters.dropped["queue_full"] += displaced
                 self._start_shedding()
@@ -177,8 +176,7 @@ class BatchingWriter:
                 self._abandon.set()
                 self._thread.join(timeout_s)
         with self._cond:
-            left = len(self._queue)
-            self._queue.clear()
+            left = self._queue.clear()
             if left:
                 self._counters.dropped["shutdown"] += left
             lost = self._counters.dropped.get("shutdown", 0)
@@ -225,10 +223,11 @@ class BatchingWriter:
                 if self._next_housekeeping is None or self._clock() >= self._next_housekeeping:
                     return []
                 queued = len(self._queue)
-                age = self._clock() - self._queue[0][0] if queued else None
+                oldest = self._queue.oldest_arrival()
+                age = self._clock() - oldest if oldest is not None else None
                 if self.policy.due(queued, age, self._flushing or self._stopping):
                     count = min(queued, self.policy.batch_size)
-                    batch = [self._queue.popleft()[1] for _ in range(count)]
+                    batch = self._queue.take(count)
                     self._in_flight = count
                     return batch
                 if not queued:
