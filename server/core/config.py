@@ -27,7 +27,9 @@ class ServerSettings(BaseSettings):
     mqtt_username: str = "server"
     mqtt_password: SecretStr = SecretStr("")
     # Distinguishes several server processes sharing one subscription (client ids must differ).
-    instance: str = "1"
+    # It also names the server as the device of its own store-fault alarms (server-<instance>),
+    # so it is a device id less that prefix.
+    instance: str = Field(default="1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,120}$")
     telemetry_backend: Literal["embedded", "influxdb"] = "embedded"
     influx_url: str = "http://127.0.0.1:8086"
     influx_database: str = "eldercare"

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -26,7 +27,13 @@ from server.db.models import Alarm, Gateway
 from server.ingest.broker import BrokerLink
 from server.main import create_app
 from server.periodic import PeriodicJob
-from server.store_health import CENTRE_ID, StoreHealth, is_store_fault
+from server.store_health import (
+    CENTRE_ID,
+    StoreFault,
+    StoreHealth,
+    is_store_fault,
+    server_fault_alarm,
+)
 from server.supervision import overdue
 from tests.factories import alarm_message
 from tests.server.test_api import PASSWORD, login
@@ -255,3 +262,16 @@ def test_a_transaction_rolled_back_for_a_conflict_is_run_again_not_a_store_fault
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     with centre.sessions() as session:
         assert len(session.scalars(select(Alarm.id).where(Alarm.gateway_id == "gw-1")).all()) == 1
+
+
+def test_an_instance_name_no_device_id_can_hold_is_refused_at_start(tmp_path: Path) -> None:
+    """The store-fault alarm names its server ``server-<instance>`` as its device. With a name
+    that is no device id ("centre 1") building that alarm raised, on the ingest lane that
+    saw the database answer again, outside its guard: the lane's thread died, and with it the
+    centre's intake of alarms. Refused when the settings are read, with the reason."""
+    with pytest.raises(ValidationError, match="instance"):
+        ServerSettings(data_dir=tmp_path, admin_password=PASSWORD, instance="centre 1")
+    for name in ("1", "eu-west.2", "eldercare-server-7d9f8b7c6-x2x9z"):
+        settings = ServerSettings(data_dir=tmp_path, admin_password=PASSWORD, instance=name)
+        fault = StoreFault(datetime.now(UTC), "database is locked", "ingest")
+        server_fault_alarm(settings.instance, fault, datetime.now(UTC), 1)  # builds
