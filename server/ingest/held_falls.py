@@ -101,8 +101,8 @@ class HeldFalls:
             self._unremoved.remove(alarm_id)
             self._remove(alarm_id)
         for held in [h for h in self.by_wearer.values() if now >= h.until]:
-            log.info("possible fall %s not cancelled: fall alarm", held.alarm.id)
             if self._store_alarm(held.alarm):  # refused: still held, tried on the next tick
+                log.info("possible fall %s not cancelled: fall alarm stored", held.alarm.id)
                 self.end(held.wearer)
 
     def _save(self, held: HeldFall) -> None:

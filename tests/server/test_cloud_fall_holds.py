@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from protocol import CommandBody, CommandKind, CommandMessage, encode
+from protocol import AlarmMessage, CommandBody, CommandKind, CommandMessage, encode
 from server.centre import Centre
 from server.db.fall_hold_models import CloudFallHold
 from server.ingest.cloud_falls import CloudFalls
+from server.ingest.held_falls import HeldFalls
 from tests.gateway.stubs import Clock
 from tests.server.test_ingest_cloud_falls import (
     WINDOW,
@@ -116,3 +117,24 @@ def test_a_handled_command_keeps_its_wire_shape() -> None:
         body=CommandBody(kind=CommandKind.ALARM_HANDLED, alarm_id="a" * 32),
     )
     assert b"duration_s" not in encode(handled)
+
+
+def test_an_alarm_the_store_refuses_stays_held_and_is_tried_again(centre: Centre) -> None:
+    clock, delivered = Clock(), Delivered()
+    falls = restarted(centre, clock, delivered)
+    wear(falls, clock, batches("wear-f", "F01_SA01_R01"))
+    [hold] = falls.held.by_wearer.values()
+    answers = iter([False, True])  # refused once, then stored
+    tried: list[str] = []
+
+    def store(alarm: AlarmMessage) -> bool:
+        tried.append(alarm.id)
+        return next(answers)
+
+    held = HeldFalls(centre.sessions, store, None)
+    assert held.resume() == 1
+    held.release_due(hold.until)
+    assert (held.get(hold.wearer), held_rows(centre)) == (hold, 1)
+    held.release_due(hold.until + 0.2)
+    assert (held.get(hold.wearer), held_rows(centre)) == (None, 0)
+    assert tried == [hold.alarm.id, hold.alarm.id]
