@@ -254,5 +254,10 @@ class BrokerLink:
             log.exception("ingest failed on a message on %s; no receipt sent", topic)
             return
         if self._store is not None and out.committed:
-            self._store.answered()
+            try:
+                self._store.answered()
+            except Exception:
+                # Outside the message's guard above, and this is still the lane's only thread;
+                # the message is stored, so its receipt goes all the same.
+                log.exception("the store's recovery could not be recorded; will try again")
         self.deliver(out, urgent=urgent)

@@ -275,3 +275,25 @@ def test_an_instance_name_no_device_id_can_hold_is_refused_at_start(tmp_path: Pa
         settings = ServerSettings(data_dir=tmp_path, admin_password=PASSWORD, instance=name)
         fault = StoreFault(datetime.now(UTC), "database is locked", "ingest")
         server_fault_alarm(settings.instance, fault, datetime.now(UTC), 1)  # builds
+
+
+def test_recording_the_episode_cannot_take_the_ingest_lane_or_the_receipt_with_it(
+    rig: tuple[Centre, BrokerLink, StoreHealth, RecordingHub, Outage],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What the lane does after a message is stored ran outside its guard: a fault in
+    recording the store's episode left the lane's thread (the centre's only alarm intake) and
+    the alarm without its receipt. The receipt goes all the same; the fault is logged."""
+    _, link, health, _, _ = rig
+    delivered: list[Any] = []
+
+    def broken() -> None:
+        raise RuntimeError("recording the episode failed")
+
+    monkeypatch.setattr(health, "answered", broken)
+    monkeypatch.setattr(link, "deliver", lambda out, *, urgent: delivered.append(out))
+    ingest(link, encode(alarm_message("gw-1", frame_seq=1)))  # must not raise
+    [out] = delivered
+    assert [topic for topic, _ in out.publish] == ["eldercare/v1/gw-1/down/receipt"]
+    assert "recording the episode failed" in caplog.text
