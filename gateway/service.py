@@ -167,6 +167,7 @@ class Gateway:
         # waits for it to end rather than cutting it short.
         self._prompt_ends: dict[str, float] = {}
         self._delivery_checked_at = -math.inf
+        self._refused_since: float | None = None  # the centre's broker refuses the gateway
         self._fault_at: float | None = None  # the outbox last failed to store
         self.metrics: GatewayMetrics | None = None
         # A configuration from the centre goes here, on this thread (gateway/reconfigure.py).
@@ -256,7 +257,12 @@ class Gateway:
             return  # a query of the outbox; once a second is plenty
         self._delivery_checked_at = now
         waiting = self.outbox.backlog().get(Channel.ALARM.value)
-        why = self._undeliverable(now, waiting)
+        links = self.uplink.links() if self.uplink is not None else CentreLinks()
+        if links.refusal is None:
+            self._refused_since = None
+        elif self._refused_since is None:
+            self._refused_since = now
+        why = self._undeliverable(now, waiting, links)
         if why is not None and self.not_delivered_since is None:
             self.not_delivered_since = now
             log.log(why[0], "%s: showing NOT_DELIVERED on the devices", why[1])
@@ -266,7 +272,7 @@ class Gateway:
         self._tell_devices()
 
     def _undeliverable(
-        self, now: float, waiting: tuple[int, float] | None
+        self, now: float, waiting: tuple[int, float] | None, links: CentreLinks
     ) -> tuple[int, str] | None:
         """Why alarms cannot reach a centre now, with the log level that says it, or None.
 
@@ -274,8 +280,14 @@ class Gateway:
         been logged where it happened, so here it is only the consequence (a warning)."""
         if self._faulty(now):
             return logging.WARNING, "the outbox cannot store alarms"
-        links = self.uplink.links() if self.uplink is not None else CentreLinks()
-        if links.refusal is not None and not links.backup_connected:
+        # The uplink opens a backup link the moment the broker refuses: from then on it has
+        # its chance to connect (and keep connected) before the home is told.
+        refused_for = 0.0 if self._refused_since is None else now - self._refused_since
+        if (
+            links.refusal is not None
+            and not links.backup_connected
+            and (not links.backup_configured or refused_for >= BACKUP_CHANCE_S)
+        ):
             return logging.WARNING, f"the centre's broker refuses the gateway ({links.refusal})"
         chance = BACKUP_CHANCE_S if links.backup_configured else 0.0
         if waiting is not None and now - waiting[1] >= self.undelivered_after_s + chance:

@@ -307,6 +307,50 @@ def test_a_refusal_with_the_backup_centre_reachable_is_no_reason_to_alarm_the_ho
     assert link.sent == []
 
 
+def test_a_refusal_gives_a_configured_backup_its_chance_to_connect_before_the_home_is_told(
+    rig: Any, clock: Clock
+) -> None:
+    """The uplink opens the backup link the moment the centre's broker refuses the gateway,
+    and it connects a moment later: the home used to be told NOT_DELIVERED in between (a
+    second of "alarm not delivered" on every device, then OFF). Only a backup that has not
+    connected within BACKUP_CHANCE_S leaves the home to act."""
+    gateway, link, uplink = rig
+    uplink.centre_links = CentreLinks(
+        refusal="Not authorized", backup_configured=True, backup_in_use=True
+    )
+    gateway._check_delivery()
+    assert link.sent == []  # the backup is connecting
+    uplink.centre_links = CentreLinks(
+        refusal="Not authorized", backup_configured=True, backup_in_use=True, backup_connected=True
+    )
+    clock.now += 1.0
+    gateway._check_delivery()
+    assert link.sent == []
+
+    uplink.centre_links = CentreLinks(
+        refusal="Not authorized", backup_configured=True, backup_in_use=True
+    )  # the backup's broker is gone too, and stays gone past the backup's chance
+    clock.now += BACKUP_CHANCE_S
+    gateway._check_delivery()
+    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]
+
+
+def test_a_backup_that_never_connects_leaves_the_home_told_after_its_chance(
+    rig: Any, clock: Clock
+) -> None:
+    gateway, link, uplink = rig
+    uplink.centre_links = CentreLinks(
+        refusal="Not authorized", backup_configured=True, backup_in_use=True
+    )
+    gateway._check_delivery()
+    clock.now += BACKUP_CHANCE_S - 1.0
+    gateway._check_delivery()
+    assert link.sent == []
+    clock.now += 2.0
+    gateway._check_delivery()
+    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]
+
+
 def test_with_a_backup_centre_the_home_is_told_only_after_the_backup_had_its_chance(
     rig: Any, clock: Clock
 ) -> None:
