@@ -97,6 +97,7 @@ def main() -> int:
         backlog=backlog,
         backup=settings.backup,
         backup_after_s=settings.undelivered_after_s,
+        telemetry_gather_s=settings.telemetry_gather_s,
     )
     gateway.uplink = uplink
     if homeassistant is not None:

@@ -120,6 +120,10 @@ class GatewaySettings(BaseSettings):
     # (gateway/backlog.py); beyond this the oldest are dropped. Alarms never count here.
     # 0: none kept, dropped while disconnected.
     telemetry_quota_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    # Live telemetry readings are held this long (seconds) and sent together as one
+    # telemetry_batch message: each message costs the centre's broker and server far more
+    # than a reading. Alarms never wait; device events neither. 0: each reading at once.
+    telemetry_gather_s: float = Field(default=5.0, ge=0, le=60)
 
     @field_validator("id")
     @classmethod

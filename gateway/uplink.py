@@ -29,6 +29,7 @@ from gateway.backlog import TelemetryBacklog
 from gateway.backlog_batches import outgoing
 from gateway.backup import BackupCentre
 from gateway.outbox import Outbox
+from gateway.telemetry_gather import TelemetryGatherer
 from protocol import (
     Channel,
     DownlinkMessage,
@@ -87,6 +88,7 @@ class Uplink:
         backlog: TelemetryBacklog | None = None,
         backup: BrokerEndpoint | None = None,
         backup_after_s: float = 180.0,
+        telemetry_gather_s: float = 0.0,
     ) -> None:
         self.gateway_id = endpoint.username
         self.topics = GatewayTopics(self.gateway_id)
@@ -111,6 +113,10 @@ class Uplink:
         self.refused_publishes = 0
         self.thinned = 0
         self._backlog = backlog
+        # Live telemetry held for a few seconds, then sent as one batch (0: each at once).
+        self._gathered = (
+            TelemetryGatherer(telemetry_gather_s, clock) if telemetry_gather_s > 0 else None
+        )
         # Backlogged messages handed to paho, until their PUBACK; only the sender touches it.
         self._draining: list[mqtt.MQTTMessageInfo] = []
         # Set while the centre's broker refuses the gateway for a reason no retry cures
@@ -145,6 +151,7 @@ class Uplink:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._send_gathered(everything=True)
         if self.backup is not None:
             self.backup.release("the gateway stops")
         if self.connected.is_set():
@@ -181,19 +188,47 @@ class Uplink:
 
         While disconnected it goes to the on-disk backlog (within its quota, oldest thinned
         first), or is dropped without one; never to paho, which would queue it and, on
-        reconnect, send that backlog ahead of the alarms waiting in the outbox.
+        reconnect, send that backlog ahead of the alarms waiting in the outbox. Connected, a
+        ``telemetry`` payload may wait a few seconds to go with others (`TelemetryGatherer`).
         """
         if not self.connected.is_set():
-            if self._backlog is None:
-                self.thinned += 1
-                return False
-            try:
-                self._backlog.keep(channel.value, payload)
-            except OutboxError:
-                self.thinned += 1
-                log.exception("telemetry backlog unusable; telemetry dropped")
+            self._keep(channel, payload)
             return False
+        if self._gathered is not None and channel is Channel.TELEMETRY:
+            if self._gathered.add(payload):
+                self._wake.set()
+            return True
         return self._publish(channel, payload)
+
+    def _keep(self, channel: Channel, payload: bytes) -> None:
+        """Into the on-disk backlog while the centre is away, or thinned without one."""
+        if self._backlog is None:
+            self.thinned += 1
+            return
+        try:
+            self._backlog.keep(channel.value, payload)
+        except OutboxError:
+            self.thinned += 1
+            log.exception("telemetry backlog unusable; telemetry dropped")
+
+    def _send_gathered(self, *, everything: bool = False) -> None:
+        """Held live telemetry once its window is over: one ``telemetry_batch`` (a lone
+        reading as it was); to the backlog if the centre is away (never to paho, see
+        `publish_now`)."""
+        if self._gathered is None:
+            return
+        rows = self._gathered.take(everything=everything)
+        if not rows:
+            return
+        connected = self.connected.is_set()
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        for message in outgoing(rows, self.gateway_id, now):
+            if connected:
+                connected = self._publish(message.channel, message.payload)
+                if connected:
+                    continue
+            for row in message.rows:
+                self._keep(Channel(row.channel), row.payload)
 
     def publish_unstored(self, channel: Channel, payload: bytes) -> bool:
         """QoS 1 now if connected, else nothing: for the one message that cannot go through
@@ -296,18 +331,24 @@ class Uplink:
                 backup_up = self.backup is not None and self.backup.connected.is_set()
                 if self.connected.is_set() or backup_up:
                     self._send_due()
+                self._send_gathered()  # after the alarms; kept on disk if disconnected
                 # Disconnected, what is due stays due: waiting on it would spin. A reconnect
                 # wakes this loop, and the backup's resends need no finer pace than a second.
+                due = [self._gathered_due()]  # taken when due, connected or not: no spin
                 if self.connected.is_set():
                     if self._drain_backlog():
                         timeout = BACKLOG_POLL_S
-                    next_due = self._outbox.next_due_at()
+                    due.append(self._outbox.next_due_at())
+                for next_due in due:
                     if next_due is not None:
                         timeout = max(0.0, min(timeout, next_due - self._clock()))
             except OutboxError:
                 # Disk full, I/O error: say so and keep trying; the alarms are still on disk.
                 log.critical("outbox unreadable; alarms are waiting", exc_info=True)
             self._wake.wait(timeout)
+
+    def _gathered_due(self) -> float | None:
+        return None if self._gathered is None else self._gathered.due_at()
 
     def _choose_centres(self) -> None:
         """Open the backup link when the centre leaves an alarm unconfirmed for
