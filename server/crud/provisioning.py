@@ -136,15 +136,14 @@ def set_away(
 
 def configured(session: Session, home_id: str) -> Sequence[GatewayRegistration]:
     """``home_id``'s active gateways that have a configuration from the centre."""
-    return session.scalars(
+    rows = session.scalars(
         select(GatewayRegistration)
-        .where(
-            GatewayRegistration.home_id == home_id,
-            GatewayRegistration.revoked_at.is_(None),
-            GatewayRegistration.config_entered.is_not(None),
-        )
+        .where(GatewayRegistration.home_id == home_id, GatewayRegistration.revoked_at.is_(None))
         .order_by(GatewayRegistration.gateway_id)
-    ).all()
+    )
+    # Checked here, not in SQL: a JSON column set to None holds JSON null, which IS NOT NULL
+    # (a gateway moved from another home, and migration 0006 copied those), and reads as None.
+    return [row for row in rows if row.config_entered is not None]
 
 
 def _content(config: HomeConfigBody) -> dict[str, Any]:
