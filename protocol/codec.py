@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictInt, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from protocol.errors import MessageRejected, RejectReason, TopicError
 from protocol.messages import SCHEMA_VERSION, DownlinkMessage, UplinkMessage
@@ -46,16 +46,17 @@ def _decode(topic: str, payload: bytes, direction: Direction, adapter: TypeAdapt
         raise MessageRejected(
             RejectReason.TOO_LARGE, f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"
         )
-    # One parse of the whole payload when it is good (ingest's hot path: telemetry above all),
-    # the version read first as the contract wants (§12). Only a refused payload is parsed
-    # again, to name the first rule it breaks (§11).
+    # One parse of the whole payload when it is good (ingest's hot path: telemetry above all).
+    # Only a refused payload is parsed again, to name the first rule it breaks (§11), the
+    # version first as the contract wants (§12).
     try:
-        _Versioned.model_validate_json(payload, strict=True)
         # Strict JSON validation: "0" is not a priority and 0.0 not a sequence number; a
         # sender that gets types wrong should hear so, not have them quietly coerced.
         message = adapter.validate_json(payload, strict=True)
     except ValidationError as err:
         raise _why_refused(payload, adapter) from err
+    if "v" not in message.model_fields_set:  # the model's default filled it in
+        raise _unsupported(None)
     if message.type != name.channel.value:
         raise MessageRejected(
             RejectReason.TOPIC_MISMATCH,
@@ -76,30 +77,26 @@ def _topic(topic: str) -> TopicName:
     return parse_topic(topic)
 
 
-class _Versioned(BaseModel):
-    """Only ``v``, as sent: the models' ``v`` (``Literal[1]``, defaulting to 1 for senders)
-    would take an absent ``v``, ``1.0`` or ``true``, which the contract refuses."""
-
-    model_config = ConfigDict(extra="ignore")
-    v: StrictInt
-
-
 def _why_refused(payload: bytes, adapter: TypeAdapter[Any]) -> MessageRejected:
     """The first rule a refused payload breaks: UTF-8 JSON, an object, the version, the schema."""
     raw = _json_object(payload)
     version = raw.get("v")
     # ``type`` check: in Python ``True == 1``, and a boolean is not a schema version.
     if type(version) is not int or version != SCHEMA_VERSION:
-        return MessageRejected(
-            RejectReason.UNSUPPORTED_VERSION,
-            f"schema version {version!r} is not supported (this receiver speaks {SCHEMA_VERSION})",
-        )
+        return _unsupported(version)
     try:
         adapter.validate_json(payload, strict=True)
     except ValidationError as err:
         return MessageRejected(RejectReason.INVALID, _summarise(err))
     # Python's JSON reader took what pydantic's did not (a lone surrogate escape, say).
     return MessageRejected(RejectReason.INVALID, "JSON this receiver cannot read")
+
+
+def _unsupported(version: object) -> MessageRejected:
+    return MessageRejected(
+        RejectReason.UNSUPPORTED_VERSION,
+        f"schema version {version!r} is not supported (this receiver speaks {SCHEMA_VERSION})",
+    )
 
 
 def _json_object(payload: bytes) -> dict[str, Any]:

@@ -169,12 +169,23 @@ def test_json_that_is_not_an_object_is_invalid(payload: bytes) -> None:
 # 1.0 and true: pydantic's Literal[1] would take both as 1, even strictly; the contract does not.
 @pytest.mark.parametrize("version", ["absent", 2, 0, "1", None, [1], 1.0, True])
 def test_missing_or_other_schema_version_is_unsupported(version: object) -> None:
+    assert _rejected(ALARM_TOPIC, _alarm_of_version(version)) is RejectReason.UNSUPPORTED_VERSION
+
+
+@pytest.mark.parametrize("version", ["absent", True])
+def test_the_version_is_named_before_a_topic_mismatch(version: object) -> None:
+    """The version is the first rule (§12), also when the payload decodes by default."""
+    topic = ALARM_TOPIC.replace("/alarm", "/event")
+    assert _rejected(topic, _alarm_of_version(version)) is RejectReason.UNSUPPORTED_VERSION
+
+
+def _alarm_of_version(version: object) -> bytes:
     raw = _alarm_json()
     if version == "absent":
         del raw["v"]
     else:
         raw["v"] = version
-    assert _rejected(ALARM_TOPIC, json.dumps(raw).encode()) is RejectReason.UNSUPPORTED_VERSION
+    return json.dumps(raw).encode()
 
 
 def _batch_json() -> dict[str, Any]:
