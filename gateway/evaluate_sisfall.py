@@ -497,7 +497,7 @@ def _figure_rows(res: dict[str, Any]) -> list[str]:
     for label, key in (
         ("leave-subjects-out, 5 subject folds", "loso"),
         ("young -> elderly (fit on SA, test SE)", "young_to_elderly"),
-        ("default FallConfig (fitted on all: in-sample)", "default"),
+        ("default FallConfig (fitted on SisFall: in-sample)", "default"),
     ):
         rows.append(label)
         for group in ("all", "adults", "elderly"):

@@ -243,3 +243,37 @@ def test_detect_refuses_non_finite_samples_and_wrong_shapes() -> None:
     for shape in [(10, 3), (1, 10, 3), (2, 10, 2)]:
         with pytest.raises(ValueError, match="expected"):
             detect(state, np.zeros(shape))
+
+
+def with_impact(acc: Array, at_s: float, g: Array | list[float]) -> Array:
+    """``acc`` (50 Hz) with one sample replaced by an impact vector ``g`` at ``at_s``."""
+    out = acc.copy()
+    out[round(at_s * CONFIG.rate_hz)] = g
+    return out
+
+
+def test_a_smaller_bounce_after_the_impact_does_not_replace_it() -> None:
+    # The hard impact at 6 s, then a 2.2 g bounce while lying, 1.5 s later (after the peak
+    # window): the fall is still judged on, and reported at, the hard impact.
+    acc = with_impact(stand_fall_lie(), 7.5, [2.2, 0.0, 0.0])
+    events = WearerStream().feed(np.arange(len(acc)) * STEP, acc)
+    assert [round(e.t_impact, 6) for e in events][:1] == [6.0]
+    assert events[0].peak_g == pytest.approx(float(np.hypot(3.0, 2.5)))
+
+
+def test_a_weaker_impact_before_the_fall_is_superseded_by_it() -> None:
+    # A 3.5 g stumble while upright 1.5 s before the 3.9 g fall: one decision, the fall's.
+    acc = with_impact(stand_fall_lie(), 4.5, [0.0, 0.0, 3.5])
+    events = WearerStream().feed(np.arange(len(acc)) * STEP, acc)
+    assert [round(e.t_impact, 6) for e in events] == [6.0]
+
+
+def test_candidates_never_outnumber_the_slots() -> None:
+    with pytest.raises(ValueError, match="slots"):
+        FallConfig(peak_window_s=0.5, settle_s=2.0)
+    # Crossings every peak window (jogging) for 20 s, then the fall: each chunking agrees.
+    acc = stand_fall_lie(quiet_s=26.0)
+    for at in np.arange(1.0, 21.0, CONFIG.peak_window_s):
+        acc = with_impact(acc, float(at), [0.0, 0.0, 2.0])
+    whole = WearerStream().feed(np.arange(len(acc)) * STEP, acc)
+    assert [round(e.t_impact, 6) for e in whole] == [26.0]
