@@ -16,13 +16,20 @@ _MIGRATION_LOCK_KEY = 0x454C4443
 
 
 def make_engine(url: str) -> Engine:
+    """The store's engine. ``hide_parameters``: a failed statement's exception, and so every
+    traceback logged for it, names the statement but not the values (a webhook's secret, a
+    provider's URL, a resident's record)."""
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
