@@ -394,6 +394,10 @@ class Gateway:
             self._raise_if(self.watch.on_battery(item))
         elif isinstance(item, AvailabilityChanged):
             self._send_event(item)
+            if item.device.transport == "serial":
+                # A port that closed and opened again is a device that may have restarted
+                # (cable, power): it shows nothing, so what it was told is told again.
+                self._told.pop(item.device.device_id, None)
             if item.device.transport == "zigbee2mqtt":
                 self._raise_if(self.watch.on_availability(item))
         elif isinstance(item, HazardReported):

@@ -424,3 +424,21 @@ def test_a_prompt_ending_with_every_alarm_delivered_turns_the_device_off(
         Indicate(Pattern.PROMPT, Pattern.PROMPT, 30),
         Indicate(Pattern.OFF, Pattern.OFF, 0),
     ]
+
+
+def test_a_device_whose_port_opens_again_is_told_not_delivered_again(
+    rig: Any, clock: Clock
+) -> None:
+    """The cable pulled and put back, or the device restarted: it shows nothing any more."""
+    gateway, link, uplink = rig
+    uplink.centre_links = CentreLinks(refusal="Not authorized")
+    gateway._check_delivery()
+    not_delivered = Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)
+    assert link.sent == [not_delivered]
+    gateway.handle(AvailabilityChanged(BUTTON, clock.now, online=False))
+    gateway.handle(AvailabilityChanged(BUTTON, clock.now, online=True))
+    clock.now += 2.0
+    gateway._check_delivery()
+    clock.now += 2.0
+    gateway._check_delivery()
+    assert link.sent == [not_delivered, not_delivered]  # told again, once
