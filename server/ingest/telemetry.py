@@ -9,7 +9,7 @@ bad reading of a batch is dropped alone and the others go on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +19,8 @@ from server.telemetry import TelemetryPoint
 from server.telemetry.point import check_field_names, to_ns
 
 TelemetryUplink = TelemetryMessage | TelemetryBatchMessage
+# (measurement, device, fields, time) of one reading.
+_Reading = tuple[str, str | None, Mapping[str, Scalar], datetime]
 
 
 @dataclass
@@ -32,13 +34,25 @@ class Points:
 def points_of(message: TelemetryUplink) -> Points:
     """The message's points; what the wire contract has not already refused is checked here,
     reading by reading: the field names (a line break in one), once per set of names."""
+    if isinstance(message, TelemetryMessage):
+        body = message.body
+        return _points(
+            message.gateway_id,
+            [(body.measurement, message.device_id, body.fields, message.gateway_time)],
+        )
+    return _points(
+        message.gateway_id,
+        [(r.measurement, r.device_id, r.fields, r.gateway_time) for r in message.body.readings],
+    )
+
+
+def _points(gateway_id: str, readings: list[_Reading]) -> Points:
     found = Points()
-    gateway_id = message.gateway_id
     # One tag mapping per device, shared by its points (the writer only reads them).
     tags_of: dict[str | None, Mapping[str, str]] = {}
     checked: set[tuple[str, ...]] = set()
     make, points = TelemetryPoint.checked, found.points
-    for measurement, device_id, fields, time in _readings(message):
+    for measurement, device_id, fields, time in readings:
         tags = tags_of.get(device_id)
         if tags is None:
             tags = tags_of[device_id] = _tags(gateway_id, device_id)
@@ -52,18 +66,6 @@ def points_of(message: TelemetryUplink) -> Points:
             checked.add(names)
         points.append(make((measurement, tags, fields, to_ns(time))))
     return found
-
-
-def _readings(
-    message: TelemetryUplink,
-) -> Iterator[tuple[str, str | None, Mapping[str, Scalar], datetime]]:
-    """(measurement, device, fields, time) of each point the message carries."""
-    if isinstance(message, TelemetryMessage):
-        body = message.body
-        yield body.measurement, message.device_id, body.fields, message.gateway_time
-        return
-    for reading in message.body.readings:
-        yield reading.measurement, reading.device_id, reading.fields, reading.gateway_time
 
 
 def _tags(gateway_id: str, device_id: str | None) -> dict[str, str]:
