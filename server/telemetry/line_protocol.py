@@ -39,7 +39,15 @@ class LineProtocolEncoder:
 
     def encode(self, points: Iterable[TelemetryPoint]) -> bytes:
         """The points' lines joined by newlines, UTF-8, nanosecond timestamps."""
+        return "\n".join(self._lines(points)).encode()
+
+    def line(self, point: TelemetryPoint) -> str:
+        return self._lines((point,))[0]
+
+    def _lines(self, points: Iterable[TelemetryPoint]) -> list[str]:
+        """One loop, everything inlined: it runs once per point ingested."""
         lines = []
+        layouts = self._layouts
         # The points of one message share one tags mapping: its key is looked up once.
         tags: Mapping[str, str] | None = None
         measurement, key = "", ""
@@ -47,32 +55,24 @@ class LineProtocolEncoder:
             if point.tags is not tags or point.measurement != measurement:
                 tags, measurement = point.tags, point.measurement
                 key = self._key(measurement, tags)
-            lines.append(self._line(key, point))
-        return "\n".join(lines).encode()
-
-    def line(self, point: TelemetryPoint) -> str:
-        return self._line(self._key(point.measurement, point.tags), point)
-
-    def _line(self, key: str, point: TelemetryPoint) -> str:
-        fields = point.fields
-        layout = self._layouts.get(tuple(fields))
-        if layout is None:
-            layout = self._layout(tuple(fields))
-        parts = []
-        # _value inlined for the common kinds: this loop runs once per field of every point.
-        for name, prefix in layout:
-            value = fields[name]
-            kind = type(value)
-            if kind is float:
-                text = str(value)
-                parts.append(prefix + (text[:-2] if text.endswith(".0") else text))
-            elif kind is int:
-                parts.append(f"{prefix}{value}i")
-            elif kind is bool:
-                parts.append(prefix + ("true" if value else "false"))
-            else:
-                parts.append(prefix + _value(value))
-        return f"{key}{','.join(parts)} {point.time_ns}"
+            fields = point.fields
+            names = tuple(fields)
+            layout = layouts.get(names) or self._layout(names)
+            parts = []
+            for name, prefix in layout:
+                value = fields[name]
+                kind = type(value)  # _value's rules, inlined for the common kinds
+                if kind is float:
+                    text = str(value)
+                    parts.append(prefix + (text[:-2] if text.endswith(".0") else text))
+                elif kind is int:
+                    parts.append(f"{prefix}{value}i")
+                elif kind is bool:
+                    parts.append(prefix + ("true" if value else "false"))
+                else:
+                    parts.append(prefix + _value(value))
+            lines.append(f"{key}{','.join(parts)} {point.time_ns}")
+        return lines
 
     def _key(self, measurement: str, tags: Mapping[str, str]) -> str:
         key = self._series.get((measurement, tuple(tags.items())))
