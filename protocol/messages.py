@@ -9,6 +9,7 @@ silently; a newer schema has a new ``v``.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -160,6 +161,10 @@ class SamplesBody(_Strict):
     def _one_time_per_sample(self) -> SamplesBody:
         if len(self.t_s) != len(self.g):
             raise ValueError("t_s and g must have one entry per sample")
+        if any(later < earlier for earlier, later in itertools.pairwise(self.t_s)):
+            # Across batches a clock going back is a restarted wearable; within one it is a
+            # broken device, and the detector cannot use the batch.
+            raise ValueError("t_s must not go backwards within a batch")
         return self
 
 

@@ -272,7 +272,14 @@ class CloudFalls:
             self.bank.forget(key)
             wearer.raw.clear()
             wearer.raw.extend(body.t_s, body.g)
-            self.bank.feed(key, np.asarray(body.t_s), np.asarray(body.g))
+            try:
+                self.bank.feed(key, np.asarray(body.t_s), np.asarray(body.g))
+            except TimeOrderError as again:
+                # Unusable even on a fresh detector: this batch alone is dropped, and the
+                # round (other wearers, presses) goes on.
+                self.rejected += 1
+                wearer.raw.clear()
+                log.warning("%s: samples batch dropped, its times are unusable: %s", key, again)
 
     def _detected(self, key: str, event: FallEvent, now: float) -> None:
         if key in self.held:

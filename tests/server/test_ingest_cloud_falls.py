@@ -207,3 +207,32 @@ def test_a_payload_that_is_not_samples_is_refused(falls: CloudFalls, clock: Cloc
     falls.process([("eldercare/v1/wear-6/up/samples", b'{"v": 1}')])
     assert falls.rejected == 1
     assert falls.bank.wearers == 0
+
+
+def test_a_batch_whose_times_go_backwards_is_refused_and_the_round_goes_on(
+    falls: CloudFalls, clock: Clock
+) -> None:
+    """One broken wearable must not blind the detector to the others in the same round."""
+    bad = b'{"v": 1, "type": "samples", "id": "0123456789abcdef0123456789abcdef", '
+    bad += b'"gateway_id": "wear-6", "device_id": "wear-6", '
+    bad += b'"gateway_time": "2026-11-22T10:00:00Z", "body": {"home_id": "home-6", '
+    bad += b'"t_s": [10.0, 10.02, 9.5], "g": [[0, 0, 1], [0, 0, 1], [0, 0, 1]]}}'
+    good = next(batches("wear-7", "D01_SA01_R01"))
+    falls.process([("eldercare/v1/wear-6/up/samples", bad), good])
+    assert falls.rejected == 1
+    assert falls.bank.wearers == 1  # wear-7 was fed
+
+
+def test_a_batch_the_detector_cannot_use_even_afresh_is_dropped_alone(
+    falls: CloudFalls, clock: Clock
+) -> None:
+    """Behind the schema's check: should a batch still be unusable on a fresh detector, it is
+    dropped and counted, and the round goes on."""
+    body = SamplesBody.model_construct(
+        home_id="home-6", t_s=[10.0, 10.02, 9.5], g=[(0, 0, 1)] * 3, presses_s=[]
+    )
+    broken = SamplesMessage.model_construct(
+        gateway_id="wear-6", device_id="wear-6", gateway_time=datetime.now(UTC), body=body
+    )
+    falls._feed(broken, clock.now)
+    assert falls.rejected == 1
