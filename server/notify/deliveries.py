@@ -110,8 +110,11 @@ class MemoryDeliveryLog:
 
 
 def redact(url: str) -> str:
-    """``scheme://host[:port]/path``: providers put API keys in query strings and userinfo."""
+    """``scheme://host[:port]/…``: enough to tell which provider and which receiver, nothing
+    that lets anyone post to it. Providers put keys in query strings and userinfo, and many
+    in the path itself (Slack, Teams, Discord, Telegram webhooks), so the path is left out."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    path = "/…" if parts.path not in ("", "/") else parts.path
+    return f"{parts.scheme}://{host}{port}{path}"

@@ -85,7 +85,7 @@ def test_roles_and_write_only_secrets(rig: Rig, caplog: pytest.LogCaptureFixture
     caplog.set_level(logging.DEBUG)
     url = f"https://sms.example/hooks/eldercare?key={PROVIDER_KEY}"
     created = rig.webhook(url, label="SMS")
-    assert created["target"] == "https://sms.example/hooks/eldercare"
+    assert created["target"] == "https://sms.example/…"  # the path may hold the key
     assert (created["has_secret"], created["enabled"], created["adapter"]) == (True, True, "sms")
 
     operator, supervisor = rig.as_role("operator"), rig.as_role("supervisor")
@@ -199,7 +199,7 @@ def test_a_webhook_url_with_a_port_no_socket_has_is_refused_not_stored(rig: Rig)
     assert listed.status_code == 200
     assert listed.json()["total"] == 0
     made = rig.webhook("https://sms.example:8443/hook")
-    assert made["target"] == "https://sms.example:8443/hook"
+    assert made["target"] == "https://sms.example:8443/…"
     path = f"/api/notification-channels/{made['id']}"
     bad_port = {"url": "https://sms.example:0x1F/hook"}
     assert rig.client.patch(path, json=bad_port, headers=rig.admin).status_code == 422
