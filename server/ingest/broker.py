@@ -146,15 +146,18 @@ class BrokerLink:
         log.info("%s %s", "subscribed to" if wanted else "gave up", SAMPLES_FILTER)
 
     def send_command(self, command: CommandMessage) -> bool:
-        """QoS 1 to the gateway's persistent session; the broker holds it if it is away."""
+        """QoS 1 to the gateway's persistent session; the broker holds it if it is away.
+
+        On the alarm connection, as receipts are: an operator's "help is coming" or a fall
+        prompt must not wait behind a flood, and it follows its alarm's receipt in order."""
         topic = str(TopicName(command.gateway_id, Channel.COMMAND))
-        info = self._client.publish(topic, encode(command), qos=1)
+        info = self._alarm_client.publish(topic, encode(command), qos=1)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def publish(self, topic: str, payload: bytes) -> bool:
-        """QoS 1 on the server's connection (responder notifications); paho queues it and
-        returns at once."""
-        info = self._client.publish(topic, payload, qos=1)
+        """QoS 1 on the alarm connection (responder notifications: help being sent must not
+        wait behind telemetry); paho queues it and returns at once."""
+        info = self._alarm_client.publish(topic, payload, qos=1)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def publish_retained(self, topic: str, payload: bytes, timeout_s: float) -> bool:
