@@ -14,6 +14,7 @@ from edge.devices import REGISTRY
 from edge.events import DeviceRef, Transport
 from gateway.ha_entities import validate_prefix
 from protocol.errors import TopicError
+from protocol.fields import ShortText
 from protocol.home_config import known_zone
 from protocol.messages import DEVICE_ID_PATTERN
 from protocol.mqtt import BrokerEndpoint, BrokerTls
@@ -55,7 +56,7 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
     id: str
-    home_id: str
+    home_id: ShortText  # the wire contract's limit: checked here, not by a traceback at start
     data_dir: Path = Path("var/gateway")
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=1883, ge=1, le=65535)

@@ -244,8 +244,8 @@ class UplinkHandler:
             self._announce_new(session, message.id, out)
 
     def _unrouted_samples(self, message: SamplesMessage) -> Outgoing:
-        """Samples belong to the centre's fall detector (server/falls), which the broker link
-        hands them to; here they are only counted, never stored."""
+        """Samples belong to the centre's fall detector (server/ingest/cloud_falls.py), which
+        the broker link hands them to; here they are only counted, never stored."""
         self.counts["samples_unrouted"] += 1
         log.warning("samples from %s reached the store's lane; not detected", message.gateway_id)
         return Outgoing()

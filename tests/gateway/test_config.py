@@ -28,6 +28,7 @@ def test_valid_settings_give_the_gateway_its_own_broker_identity() -> None:
         {"z2m_devices": {"sos-1": "toaster"}},
         {"mqtt_port": 0},
         {"resend_interval_s": 0},
+        {"home_id": "h" * 201},  # longer than the wire contract carries
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(override: dict[str, object]) -> None:
