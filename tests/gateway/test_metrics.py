@@ -14,7 +14,7 @@ from edge.events import BatteryReported, DeviceRef, Key, KeyPressed
 from gateway.backlog import TelemetryBacklog
 from gateway.metrics import GatewayMetrics
 from gateway.outbox import Outbox
-from gateway.service import Gateway
+from gateway.service import BACKUP_CHANCE_S, Gateway
 from gateway.uplink import CentreLinks
 from onebox.net import free_port
 from protocol import ReceiptBody, ReceiptMessage
@@ -103,7 +103,8 @@ def test_no_backlog_gauges_without_a_quota(tmp_path: Path) -> None:
 
 
 def test_which_centres_are_reached_and_whether_the_home_was_told(tmp_path: Path) -> None:
-    gateway = Gateway("gw-1", "home-1", Outbox(tmp_path / "o.sqlite3"))
+    clock = Clock()
+    gateway = Gateway("gw-1", "home-1", Outbox(tmp_path / "o.sqlite3"), clock=clock)
     uplink = StubUplink()
     gateway.uplink = uplink  # type: ignore[assignment]
     metrics = GatewayMetrics()
@@ -119,7 +120,10 @@ def test_which_centres_are_reached_and_whether_the_home_was_told(tmp_path: Path)
         backup_engagements=1,
         backup_receipts=2,
     )
-    gateway._check_delivery()  # refused, the backup not reached yet: the home is told
+    gateway._check_delivery()  # refused: the backup has its chance to connect first
+    assert scrape(metrics)[("eldercare_gateway_not_delivered", ())] == 0
+    clock.now += BACKUP_CHANCE_S
+    gateway._check_delivery()  # the backup not reached in that time: the home is told
     got = scrape(metrics)
     assert got[("eldercare_gateway_centre_connected", (("centre", "primary"),))] == 0
     assert got[("eldercare_gateway_centre_connected", (("centre", "backup"),))] == 0
