@@ -394,6 +394,10 @@ class Uplink:
         now = self._clock()
         primary = self.connected.is_set()
         backup = self.backup if self.backup is not None and self.backup.engaged else None
+        # One jitter for the whole pass: what goes out together is due again together, so a
+        # resend keeps the stored order (oldest first) instead of shuffling by each one's draw.
+        # Gateways still spread out, each drawing its own.
+        next_attempt_at = now + self._resend_s * random.uniform(0.8, 1.2)  # noqa: S311
         for item in self._outbox.due(now):
             sent = False
             if primary:
@@ -410,8 +414,7 @@ class Uplink:
                 continue
             if item.attempts and item.channel == Channel.ALARM.value:
                 log.info("alarm %s sent again (attempt %d)", item.id, item.attempts + 1)
-            jitter = random.uniform(0.8, 1.2)  # noqa: S311 - spreading retries, not crypto
-            self._outbox.attempted(item.id, now + self._resend_s * jitter)
+            self._outbox.attempted(item.id, next_attempt_at)
 
     def _drain_backlog(self) -> bool:
         """After the alarms: hand backlogged telemetry to paho, a window of messages at a time

@@ -59,6 +59,10 @@ DEFINITIVE_REFUSALS = frozenset(
 
 
 RECONNECT_CAP_S = (3, 6)  # the longest wait between two connection attempts, per client
+# The centre's server processes, a handful, come back first after a broker restart: an alarm a
+# gateway resends before the server's shared subscription is back is not queued for it, and
+# would only arrive at the next resend, after newer ones.
+SERVER_RECONNECT_CAP_S = (1, 1)
 
 
 def is_definitive_refusal(reason: Any) -> bool:
@@ -66,7 +70,12 @@ def is_definitive_refusal(reason: Any) -> bool:
     return getattr(reason, "value", None) in DEFINITIVE_REFUSALS
 
 
-def new_client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
+def new_client(
+    client_id: str,
+    endpoint: BrokerEndpoint,
+    *,
+    reconnect_cap_s: tuple[int, int] = RECONNECT_CAP_S,
+) -> mqtt.Client:
     """A paho MQTT v5 client with credentials and capped automatic reconnect delays."""
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
@@ -85,7 +94,7 @@ def new_client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
     # paho doubles the wait from 1 s up to the cap and adds no jitter of its own. A low cap
     # brings the backlog in within seconds of the path returning; a cap drawn per client
     # spreads a city's gateways, all cut off by the same outage, over a few seconds.
-    client.reconnect_delay_set(min_delay=1, max_delay=random.randint(*RECONNECT_CAP_S))  # noqa: S311 (jitter)
+    client.reconnect_delay_set(min_delay=1, max_delay=random.randint(*reconnect_cap_s))  # noqa: S311 (jitter)
     client.on_socket_open = _no_delay
     # A bug in a callback must not kill paho's network thread (and with it all traffic);
     # callers guard their callbacks, this is the last line.

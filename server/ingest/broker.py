@@ -27,7 +27,13 @@ import paho.mqtt.client as mqtt
 from sqlalchemy.exc import SQLAlchemyError
 
 from protocol import Channel, CommandMessage, encode
-from protocol.mqtt import BrokerEndpoint, connect_in_background, new_client, stop
+from protocol.mqtt import (
+    SERVER_RECONNECT_CAP_S,
+    BrokerEndpoint,
+    connect_in_background,
+    new_client,
+    stop,
+)
 from protocol.topics import ROOT, SERVER_SHARE_GROUP, Direction, TopicName
 from server.ingest.handler import Outgoing, UplinkHandler
 from server.live import LiveHub
@@ -69,7 +75,9 @@ class BrokerLink:
         self._store = store
         self.connected = threading.Event()
         self.handler_failures = 0
-        self._client = new_client(f"server-{instance}", endpoint)
+        self._client = new_client(
+            f"server-{instance}", endpoint, reconnect_cap_s=SERVER_RECONNECT_CAP_S
+        )
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -77,7 +85,9 @@ class BrokerLink:
         # in one FIFO and paho reads them on one thread, so on a shared connection an alarm
         # waits behind every telemetry message of a flood that came before it.
         self.alarms_connected = threading.Event()
-        self._alarm_client = new_client(f"server-{instance}-alarms", endpoint)
+        self._alarm_client = new_client(
+            f"server-{instance}-alarms", endpoint, reconnect_cap_s=SERVER_RECONNECT_CAP_S
+        )
         self._alarm_client.on_connect = self._on_alarm_connect
         self._alarm_client.on_disconnect = self._on_alarm_disconnect
         self._alarm_client.on_message = self._on_message

@@ -229,3 +229,20 @@ def test_a_backup_let_go_is_not_taken_again_at_once_for_alarms_still_on_their_wa
     rig.uplink._choose_centres()
     assert rig.backup.engaged
     assert rig.backup.engagements == 2
+
+
+def test_alarms_resent_together_stay_in_the_order_they_were_raised(rig: Rig) -> None:
+    """A pass that sent several alarms the centre lost (its subscription not back yet after
+    a broker restart) sends them again together, oldest first: each alarm drawing its own
+    jitter shuffled them, and the centre stored the newest first."""
+    for n in range(6):
+        rig.outbox.add(f"alarm-{n}", Channel.ALARM.value, f"a{n}".encode(), rig.clock.now)
+    rig.uplink.connected.set()
+    rig.uplink._send_due()
+    rig.to_centre.clear()  # lost at the broker: no receipt comes
+    rig.clock.now += 10.0 * 1.2  # past the longest resend interval with jitter
+    rig.uplink._send_due()
+    assert rig.to_centre == [f"a{n}".encode() for n in range(6)]
+    # One time for all: at any moment of the next resend window, none or all six are due.
+    later = [rig.clock.now + tenths / 10 for tenths in range(80, 121)]
+    assert {len(rig.outbox.due(t)) for t in later} <= {0, 6}
