@@ -76,13 +76,7 @@ def main() -> int:
         home_state=settings.data_dir / "home-detectors.pickle",
         undelivered_after_s=settings.undelivered_after_s,
     )
-    gateway.home.reconfigure(
-        rooms=gateway.rooms,
-        local=setup.local_time(home),
-        checkin=setup.checkin(home),
-        night=setup.night(home),
-        away=home.away,
-    )
+    setup.configure_home_watch(gateway.home, home, gateway.rooms)
     feed: Callable[[EdgeEvent | DownlinkMessage], None] = gateway.submit
     if homeassistant is not None:
         gateway.supervisor.on_change = homeassistant.device_state

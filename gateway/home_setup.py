@@ -2,8 +2,9 @@
 supervision intervals, rooms, the home's clock, the check-in and the night profile.
 
 Pure functions of a :class:`~protocol.home_config.HomeConfigBody`, used alike when the gateway
-starts and when the centre sends a newer configuration; :func:`problems` says what of a
-configuration this gateway cannot run (kinds its device registry does not know).
+starts and when the centre sends a newer configuration; :func:`configure_home_watch` hands the
+home detectors their part; :func:`problems` says what of a configuration this gateway cannot
+run (kinds its device registry does not know).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from edge.devices import REGISTRY
 from edge.events import DeviceRef
 from gateway.detect.checkin import CheckinConfig, CheckinConfigError
 from gateway.detect.night import NightConfig
-from gateway.homewatch import local_seconds, zone_time
+from gateway.homewatch import HomeWatch, local_seconds, zone_time
 from protocol import HomeConfigBody
 
 
@@ -61,6 +62,17 @@ def night(config: HomeConfigBody) -> NightConfig:
         night_end_h=detectors.night_end_h,
         max_out_s=detectors.night_bed_exit_s,
         return_s=detectors.night_return_s,
+    )
+
+
+def configure_home_watch(watch: HomeWatch, config: HomeConfigBody, rooms: dict[str, str]) -> None:
+    """The home detectors' part of ``config``: at start-up and on every newer configuration."""
+    watch.reconfigure(
+        rooms=rooms,
+        local=local_time(config),
+        checkin=checkin(config),
+        night=night(config),
+        away=config.away,
     )
 
 

@@ -173,13 +173,7 @@ class Reconfigurer:
             self._bridge.set_devices(zigbee)
         elif zigbee:
             ignored.append(f"{len(zigbee)} Zigbee device(s): Zigbee2MQTT is off here")
-        gateway.home.reconfigure(
-            rooms=gateway.rooms,
-            local=setup.local_time(config),
-            checkin=setup.checkin(config),
-            night=setup.night(config),
-            away=config.away,
-        )
+        setup.configure_home_watch(gateway.home, config, gateway.rooms)
         gateway.falls.cancel_window_s = config.detectors.fall_cancel_window_s
         if self._uplink is not None:
             self._uplink.heartbeat_interval_s = config.heartbeat_interval_s

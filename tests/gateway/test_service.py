@@ -30,6 +30,7 @@ from tests.gateway.stubs import Clock, StubLink, StubUplink
 
 BUTTON = DeviceRef("call-button-1", "call_button", "serial")
 SOS = DeviceRef("sos-1", "sos_button", "zigbee2mqtt")
+NOT_DELIVERED = Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)  # until told OFF
 
 
 @pytest.fixture
@@ -232,7 +233,7 @@ def test_an_alarm_the_centre_has_not_confirmed_for_3_minutes_shows_not_delivered
     assert link.sent == []  # keep trying at least 3 minutes first
     clock.now += 2.0
     gateway._check_delivery()
-    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]
+    assert link.sent == [NOT_DELIVERED]
     clock.now += 60.0
     gateway._check_delivery()
     assert len(link.sent) == 1  # shown once, not re-sent every second
@@ -276,7 +277,7 @@ def test_an_outbox_that_cannot_store_is_a_technical_alarm_and_not_delivered_at_h
     assert len(faults) == 1  # once a minute while the fault lasts, not per failure
     assert faults[0].body.kind.value == "gateway_fault"  # type: ignore[union-attr]
     assert faults[0].body.detail["reason"] == "outbox_write_failed"  # type: ignore[union-attr]
-    assert Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0) in link.sent
+    assert NOT_DELIVERED in link.sent
     assert not any(isinstance(s, Ack) for s in link.sent)  # nothing stored, nothing confirmed
 
 
@@ -286,7 +287,7 @@ def test_a_refusing_broker_shows_not_delivered_at_once_until_it_accepts_again(
     gateway, link, uplink = rig
     uplink.centre_links = CentreLinks(refusal="Not authorized")
     gateway._check_delivery()
-    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]  # no alarm yet
+    assert link.sent == [NOT_DELIVERED]  # no alarm yet
     clock.now += 60.0
     gateway._check_delivery()
     assert len(link.sent) == 1
@@ -332,7 +333,7 @@ def test_a_refusal_gives_a_configured_backup_its_chance_to_connect_before_the_ho
     )  # the backup's broker is gone too, and stays gone past the backup's chance
     clock.now += BACKUP_CHANCE_S
     gateway._check_delivery()
-    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]
+    assert link.sent == [NOT_DELIVERED]
 
 
 def test_a_backup_that_never_connects_leaves_the_home_told_after_its_chance(
@@ -348,7 +349,7 @@ def test_a_backup_that_never_connects_leaves_the_home_told_after_its_chance(
     assert link.sent == []
     clock.now += 2.0
     gateway._check_delivery()
-    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]
+    assert link.sent == [NOT_DELIVERED]
 
 
 def test_with_a_backup_centre_the_home_is_told_only_after_the_backup_had_its_chance(
@@ -363,7 +364,7 @@ def test_with_a_backup_centre_the_home_is_told_only_after_the_backup_had_its_cha
     assert link.sent == []  # the backup centre is being tried
     clock.now += 2.0
     gateway._check_delivery()
-    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]
+    assert link.sent == [NOT_DELIVERED]
 
 
 def test_a_device_whose_port_was_closed_is_told_not_delivered_once_it_is_open(
@@ -380,7 +381,7 @@ def test_a_device_whose_port_was_closed_is_told_not_delivered_once_it_is_open(
     gateway._check_delivery()
     clock.now += 1.0
     gateway._check_delivery()
-    assert link.sent == [Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)]  # once
+    assert link.sent == [NOT_DELIVERED]  # once
 
 
 def test_a_prompt_during_an_outage_neither_is_cut_short_nor_wipes_not_delivered(
@@ -391,8 +392,7 @@ def test_a_prompt_during_an_outage_neither_is_cut_short_nor_wipes_not_delivered(
     gateway, link, uplink = rig
     uplink.centre_links = CentreLinks(refusal="Not authorized")
     gateway._check_delivery()
-    not_delivered = Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)
-    assert link.sent == [not_delivered]
+    assert link.sent == [NOT_DELIVERED]
 
     gateway._prompt(None, True, 30)
     for _ in range(5):
@@ -400,7 +400,7 @@ def test_a_prompt_during_an_outage_neither_is_cut_short_nor_wipes_not_delivered(
         gateway._check_delivery()
     assert link.sent[1:] == [Indicate(Pattern.PROMPT, Pattern.PROMPT, 30)]  # not cut short
     gateway._prompt(None, False)  # the resident pressed: cancelled
-    assert link.sent[-1] == not_delivered
+    assert link.sent[-1] == NOT_DELIVERED
 
     link.sent.clear()
     gateway._prompt(None, True, 30)
@@ -409,7 +409,7 @@ def test_a_prompt_during_an_outage_neither_is_cut_short_nor_wipes_not_delivered(
     assert link.sent == [Indicate(Pattern.PROMPT, Pattern.PROMPT, 30)]
     clock.now += 2.0  # the prompt ran out on the device, which went OFF by itself
     gateway._check_delivery()
-    assert link.sent[-1] == not_delivered
+    assert link.sent[-1] == NOT_DELIVERED
 
 
 def test_a_prompt_ending_with_every_alarm_delivered_turns_the_device_off(
@@ -433,12 +433,11 @@ def test_a_device_whose_port_opens_again_is_told_not_delivered_again(
     gateway, link, uplink = rig
     uplink.centre_links = CentreLinks(refusal="Not authorized")
     gateway._check_delivery()
-    not_delivered = Indicate(Pattern.NOT_DELIVERED, Pattern.NOT_DELIVERED, 0)
-    assert link.sent == [not_delivered]
+    assert link.sent == [NOT_DELIVERED]
     gateway.handle(AvailabilityChanged(BUTTON, clock.now, online=False))
     gateway.handle(AvailabilityChanged(BUTTON, clock.now, online=True))
     clock.now += 2.0
     gateway._check_delivery()
     clock.now += 2.0
     gateway._check_delivery()
-    assert link.sent == [not_delivered, not_delivered]  # told again, once
+    assert link.sent == [NOT_DELIVERED, NOT_DELIVERED]  # told again, once
