@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +113,7 @@ class TelemetryBacklog:
             )
 
     def oldest(self, limit: int) -> list[Kept]:
-        """The oldest ``limit`` messages, to send; remove each with :meth:`sent`."""
+        """The oldest ``limit`` messages, to send; remove them with :meth:`sent_many` once sent."""
         with self._lock:
             try:
                 rows = self._db.execute(
@@ -123,14 +124,34 @@ class TelemetryBacklog:
         return [Kept(int(seq), str(channel), bytes(payload)) for seq, channel, payload in rows]
 
     def sent(self, kept: Kept) -> None:
+        """``kept`` reached the broker: remove it."""
+        self.sent_many((kept,))
+
+    def sent_many(self, kept: Sequence[Kept]) -> None:
+        """All of ``kept`` reached the broker: remove them in one transaction, so draining a
+        backlog of thousands costs one commit per window, not one (and its fsync) per row.
+        A row already gone (thinned meanwhile) is not counted twice; a failed write removes
+        none and leaves the totals as they are on disk."""
+        if not kept:
+            return
         with self._lock:
+            gone = 0
+            gone_bytes = 0
             try:
-                gone = self._db.execute("DELETE FROM backlog WHERE seq = ?", (kept.seq,)).rowcount
+                self._db.execute("BEGIN IMMEDIATE")
+                for row in kept:
+                    deleted = self._db.execute(
+                        "DELETE FROM backlog WHERE seq = ?", (row.seq,)
+                    ).rowcount
+                    if deleted:
+                        gone += 1
+                        gone_bytes += len(row.payload)
+                self._db.execute("COMMIT")
             except sqlite3.Error as err:
+                self._rollback()
                 raise OutboxError(f"telemetry backlog write failed: {err}") from err
-            if gone:
-                self._depth -= 1
-                self._bytes -= len(kept.payload)
+            self._depth -= gone
+            self._bytes -= gone_bytes
             if self._depth == 0:
                 self._thinning = False
 

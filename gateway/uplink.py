@@ -25,7 +25,7 @@ from typing import Any, Literal
 import paho.mqtt.client as mqtt
 
 from gateway import OutboxError
-from gateway.backlog import TelemetryBacklog
+from gateway.backlog import Kept, TelemetryBacklog
 from gateway.backlog_batches import outgoing
 from gateway.backup import BackupCentre
 from gateway.outbox import Outbox
@@ -427,14 +427,18 @@ class Uplink:
         now = datetime.fromtimestamp(self._clock(), UTC)
         # Telemetry in batches (backlog_batches): the broker's cost is per message.
         kept = self._backlog.oldest(MAX_BATCH_READINGS) if room > 0 else []
+        handed: list[Kept] = []
+        connected = True
         for message in outgoing(kept, self.gateway_id, now)[:room]:
             info = self._client.publish(self.topics.of(message.channel), message.payload, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                return False  # disconnected again: it stays in the backlog
+                connected = False  # disconnected again: the rest stays in the backlog
+                break
             self._draining.append(info)
-            for row in message.rows:
-                self._backlog.sent(row)
-        return bool(self._backlog.depth)
+            handed.extend(message.rows)
+        # What paho took leaves the backlog in one transaction (one commit per window).
+        self._backlog.sent_many(handed)
+        return connected and bool(self._backlog.depth)
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(self._heartbeat_s):
