@@ -40,10 +40,15 @@ from protocol import (
     Origin,
     ReceiptBody,
     ReceiptMessage,
+    SamplesBody,
+    SamplesMessage,
     StatusBody,
     StatusMessage,
+    TelemetryBatchBody,
+    TelemetryBatchMessage,
     TelemetryBody,
     TelemetryMessage,
+    TelemetryReading,
     TopicName,
     encode,
 )
@@ -51,7 +56,14 @@ from protocol.messages import AccelTrace
 
 GATEWAY_ID = "gw-fuzz"
 WireMessage = (
-    AlarmMessage | EventMessage | TelemetryMessage | StatusMessage | ReceiptMessage | CommandMessage
+    AlarmMessage
+    | EventMessage
+    | TelemetryMessage
+    | TelemetryBatchMessage
+    | SamplesMessage
+    | StatusMessage
+    | ReceiptMessage
+    | CommandMessage
 )
 
 
@@ -171,6 +183,31 @@ def wire_messages() -> list[WireMessage]:
             device_id="btn-1",
             body=TelemetryBody(measurement="battery", fields={"percent": 79, "low": False}),
         ),
+        TelemetryBatchMessage(
+            **env,
+            body=TelemetryBatchBody(
+                readings=[
+                    TelemetryReading(
+                        measurement="vitals",
+                        device_id="bed-1",
+                        gateway_time=now,
+                        fields={"heart_rate": 62, "respiration": 14.5, "in_bed": True},
+                    ),
+                    TelemetryReading(
+                        measurement="env", gateway_time=east, fields={"room": "hall", "lux": 3.0}
+                    ),
+                ]
+            ),
+        ),
+        SamplesMessage(
+            **env,
+            body=SamplesBody(
+                home_id="home-42",
+                t_s=[10.0, 10.02, 10.041],
+                g=[(0.0, 0.1, 0.98), (2.4, -1.1, 0.2), (0.0, 0.9, 0.1)],
+                presses_s=[10.03],
+            ),
+        ),
         StatusMessage(
             **env,
             body=StatusBody(
@@ -190,6 +227,15 @@ def wire_messages() -> list[WireMessage]:
                 kind=CommandKind.ALARM_HANDLED,
                 alarm_id="0123456789abcdef0123456789abcdef",
                 operator="ann",
+            ),
+        ),
+        CommandMessage(
+            **env,
+            device_id="pendant:1",
+            body=CommandBody(
+                kind=CommandKind.FALL_PROMPT,
+                alarm_id="fedcba9876543210fedcba9876543210",
+                duration_s=30,
             ),
         ),
     ]
