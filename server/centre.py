@@ -26,6 +26,7 @@ from server.ingest.handler import UplinkHandler
 from server.live import LiveHub
 from server.live_relay import PostgresLiveRelay, announce_change
 from server.metrics import CentreMetrics
+from server.notify.retention import PRUNE_INTERVAL_S, DeliveryRetention
 from server.notify.setup import NotifyChannels
 from server.periodic import PeriodicJob
 from server.provisioning.accounts import BrokerAccounts, accounts_from_settings
@@ -95,6 +96,13 @@ class Centre:
         self.ticker = PeriodicJob(
             "escalation", settings.dispatch_tick_s, self.dispatch.tick, self.store_health
         )
+        # Old delivery records of resolved alarms go; hourly, in short batches.
+        self.delivery_retention = PeriodicJob(
+            "delivery-retention",
+            PRUNE_INTERVAL_S,
+            DeliveryRetention(self.sessions, settings.notification_retention_days).prune,
+            self.store_health,
+        )
         self.accounts: BrokerAccounts | None = accounts_from_settings(
             settings.mosquitto_password_file,
             settings.mosquitto_pid_file,
@@ -115,6 +123,7 @@ class Centre:
             self.relay.start()
         self.watch.start()
         self.ticker.start()
+        self.delivery_retention.start()
         self.telemetry.start()
         self.notify.start()
         if self.cloud_falls is not None:
@@ -147,6 +156,7 @@ class Centre:
             self.relay.stop()
         self.watch.stop()
         self.ticker.stop()
+        self.delivery_retention.stop()
         self.notify.stop()
         self.telemetry.close()
         self.telemetry_store.close()

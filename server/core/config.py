@@ -82,6 +82,9 @@ class ServerSettings(BaseSettings):
     mosquitto_pid_file: Path | None = None
     mosquitto_reload_command: str | None = None
     mosquitto_passwd_tool: str = "mosquitto_passwd"  # noqa: S105 - a program, not a secret
+    # Delivery records (one per notification attempt) are kept this long after their alarm
+    # was resolved; an open alarm keeps all of its records (server/notify/retention.py).
+    notification_retention_days: int = Field(default=180, ge=1)
     # Where responders reach this server: the accept link in every notification.
     public_url: str = "http://127.0.0.1:8000"
 

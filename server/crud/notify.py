@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from server import Conflict
 from server.crud import records
 from server.db.care_models import Responder
+from server.db.models import Alarm
 from server.db.notify_models import ERROR_LENGTH, NotificationChannel, NotificationDelivery
 from server.notify.deliveries import Delivery
 
@@ -95,3 +96,22 @@ def add_attempt(session: Session, delivery: Delivery) -> None:
             at=delivery.updated_at,
         )
     )
+
+
+def expired_deliveries(session: Session, before: datetime, limit: int) -> list[int]:
+    """Ids of up to ``limit`` delivery records made before ``before`` whose alarm was
+    resolved before it too: an alarm still open keeps all its records, however old, and a
+    resolved one keeps them for the retention period after it was closed."""
+    query = (
+        select(NotificationDelivery.id)
+        .join(Alarm, Alarm.id == NotificationDelivery.alarm_id)
+        .where(NotificationDelivery.at < before, Alarm.state == "resolved")
+        .where(or_(Alarm.resolved_at.is_(None), Alarm.resolved_at < before))
+        .order_by(NotificationDelivery.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def delete_deliveries(session: Session, ids: list[int]) -> None:
+    session.execute(delete(NotificationDelivery).where(NotificationDelivery.id.in_(ids)))
