@@ -100,6 +100,12 @@ class _CentreCollector(Collector):
             "Writes the database refused because of a store fault, all episodes.",
             value=health.refused,
         )
+        yield CounterMetricFamily(
+            "eldercare_store_pool_timeouts",
+            "Writes not done because no database connection came free in time (overload, not "
+            "a store fault; the gateway resends).",
+            value=health.pool_timeouts,
+        )
 
     def _lanes(self) -> Iterator[Metric]:
         """The ingest lanes behind the MQTT thread (``server/ingest/broker.py``)."""

@@ -14,9 +14,16 @@ centre is blind meanwhile, so the fault is made loud exactly once per episode:
 
 Every part of the server that writes (the ingest lanes, the periodic jobs, the live relay)
 reports here: :meth:`StoreHealth.failed` with what went wrong, :meth:`StoreHealth.answered`
-after SQL did its job. Only faults of the store itself count (connection refused or lost,
-locked, disk full, pool exhausted); a message the database refuses (a constraint, bad data)
-is that message's problem and is logged where it happens.
+after SQL did its job. Only faults of the store itself start an episode (connection refused
+or lost, locked, disk full); a message the database refuses (a constraint, bad data) is that
+message's problem and is logged where it happens.
+
+A connection pool that has no connection free in time (SQLAlchemy's pool ``TimeoutError``) is
+not a store fault: the database is fine, the centre is busy. Reported here all the same (no
+message is to blame), it is counted (:attr:`StoreHealth.pool_timeouts`) and said in one
+WARNING per busy spell, with no banner and no degraded health: a burst of load must not flap
+"the database refuses writes". The write is not done, so no receipt goes and the gateway
+resends, as in a fault.
 """
 
 from __future__ import annotations
@@ -56,13 +63,20 @@ def is_transaction_conflict(err: BaseException) -> bool:
 
 
 def is_store_fault(err: BaseException) -> bool:
-    """True if ``err`` says the store cannot be used at all, rather than that one statement
-    was refused: the episode is then the centre's, not the message's."""
+    """True if ``err`` is the store's trouble rather than one statement refused: no message is
+    to blame, so the caller reports it to :meth:`StoreHealth.failed` (which tells a busy pool,
+    :func:`is_pool_timeout`, from a store that cannot be used)."""
     if is_transaction_conflict(err):
         return False
     if isinstance(err, _STORE_FAULTS):
         return True
     return isinstance(err, exc.DBAPIError) and err.connection_invalidated
+
+
+def is_pool_timeout(err: BaseException) -> bool:
+    """True when no pooled connection came free in time: every one is busy with other work.
+    Overload of this process, not a database that refuses writes."""
+    return isinstance(err, exc.TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -107,11 +121,17 @@ class StoreHealth:
         self.fault: StoreFault | None = None
         self.recovered_at: datetime | None = None  # when the last episode ended
         self.refused = 0  # writes refused since start, all episodes
+        self.pool_timeouts = 0  # writes not done for want of a free connection, since start
+        self._busy = False  # a pool timeout since the last answer: WARNING said already
         self._episode_refused = 0
         self._unrecorded: list[_Cleared] = []  # over, not yet in SQL
 
     def failed(self, err: BaseException, where: str) -> None:
-        """A write failed because of the store; the first one starts an episode."""
+        """A write failed because of the store; the first one starts an episode. A pool
+        timeout is counted as overload instead (:meth:`_busy_pool`)."""
+        if is_pool_timeout(err):
+            self._busy_pool(err, where)
+            return
         with self._lock:
             self.refused += 1
             self._episode_refused += 1
@@ -129,11 +149,28 @@ class StoreHealth:
         )
         self._hub.hold(STANDING_KEY, fault.event())
 
+    def _busy_pool(self, err: BaseException, where: str) -> None:
+        """No connection free in time: counted, one WARNING until SQL answers again."""
+        with self._lock:
+            self.pool_timeouts += 1
+            first, self._busy = not self._busy, True
+        if first:
+            log.warning(
+                "no database connection free in time (%s, first in %s): the centre is busy; "
+                "the write waits for the gateway's resend",
+                _one_line(err),
+                where,
+            )
+        else:
+            log.debug("database connections still busy (%s)", where)
+
     def answered(self) -> None:
-        """SQL did its job: an episode in progress is over, and recorded as soon as it can be."""
-        if self.fault is None and not self._unrecorded:
+        """SQL did its job: an episode in progress is over, and recorded as soon as it can be;
+        a busy spell of the pool is over too."""
+        if self.fault is None and not self._unrecorded and not self._busy:
             return  # the common case, without taking a lock
         with self._lock:
+            self._busy = False
             fault, self.fault = self.fault, None
             if fault is not None:
                 cleared = _Cleared(fault, self._now(), self._episode_refused)
