@@ -166,6 +166,7 @@ class Gateway:
         # A device showing an "are you all right?" prompt, until when: the NOT_DELIVERED signal
         # waits for it to end rather than cutting it short.
         self._prompt_ends: dict[str, float] = {}
+        self._unprompted: set[str] = set()  # owed a prompt, port closed: warned once
         self._delivery_checked_at = -math.inf
         self._refused_since: float | None = None  # the centre's broker refuses the gateway
         self._fault_at: float | None = None  # the outbox last failed to store
@@ -310,6 +311,7 @@ class Gateway:
         port is open again; a device is told each change once, not every second."""
         wanted = self._resting_pattern()
         now = self._clock()
+        self._renew_prompts(now)
         for device_id, link in list(self.serial_links.items()):
             if self._told.get(device_id, Pattern.OFF) is wanted:
                 continue
@@ -321,6 +323,30 @@ class Gateway:
             elif device_id not in self._untold:
                 self._untold.add(device_id)
                 log.warning("could not show %s on %s (port not open)", wanted.name, device_id)
+
+    def _renew_prompts(self, now: float) -> None:
+        """Prompt again, for what is left of its window, each device that should be asking
+        "are you all right?" and is not: the gateway restarted during the window (the hold is
+        read back, the buzzing was not), or the device's port was closed when it was prompted
+        or has reopened since (a restarted device shows nothing). Without it the resident
+        cannot know that a press would still cancel the alarm."""
+        for held in list(self.falls.held.values()):
+            left = round(held.until - now)
+            if left < 1:
+                continue
+            serial = held.device.transport == "serial"
+            for device_id in [held.device.device_id] if serial else list(self.serial_links):
+                link = self.serial_links.get(device_id)
+                if self._prompt_ends.get(device_id, -math.inf) > now:
+                    continue  # showing it
+                if link is not None and link.send(Indicate(Pattern.PROMPT, Pattern.PROMPT, left)):
+                    self._prompt_ends[device_id] = now + left
+                    self._told.pop(device_id, None)
+                    self._unprompted.discard(device_id)
+                    log.info("%s prompted again: %d s of the cancel window left", device_id, left)
+                elif device_id not in self._unprompted:
+                    self._unprompted.add(device_id)
+                    log.warning("could not prompt %s again (port not open)", device_id)
 
     def _supervise(self) -> None:
         """Raise a technical alarm for each device that has gone silent."""
@@ -398,6 +424,7 @@ class Gateway:
                 # A port that closed and opened again is a device that may have restarted
                 # (cable, power): it shows nothing, so what it was told is told again.
                 self._told.pop(item.device.device_id, None)
+                self._prompt_ends.pop(item.device.device_id, None)
             if item.device.transport == "zigbee2mqtt":
                 self._raise_if(self.watch.on_availability(item))
         elif isinstance(item, HazardReported):
@@ -579,6 +606,8 @@ class Gateway:
             link = self.serial_links.get(device_id)
             if link is None or not link.send(Indicate(pattern, pattern, duration)):
                 log.warning("could not prompt %s (port not open)", device_id)
+                if on:
+                    self._unprompted.add(device_id)  # prompted once its port opens
                 continue
             if on:
                 self._prompt_ends[device_id] = self._clock() + duration

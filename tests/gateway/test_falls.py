@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edge.events import DeviceRef, FallReported, Key, KeyPressed, SamplesReceived
+from edge.events import (
+    AvailabilityChanged,
+    DeviceRef,
+    FallReported,
+    Key,
+    KeyPressed,
+    SamplesReceived,
+)
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway.outbox import Outbox
 from gateway.service import Gateway
@@ -137,6 +144,56 @@ def test_press_after_a_restart_still_cancels_the_held_fall(
     later = alarms(after, clock.now + 3600)
     assert [(m.type, m.body.kind) for m in later] == [("event", "fall_cancelled")]
     assert Indicate(Pattern.OFF, Pattern.OFF, 0) in after.serial_links[WEARABLE.device_id].sent  # type: ignore[attr-defined]
+
+
+def test_a_restarted_gateway_prompts_the_wearer_again_for_what_is_left_of_the_window(
+    tmp_path: Path, rig: Any, clock: Clock
+) -> None:
+    """The hold is read back after a restart; the buzzing must come back too, or the resident
+    cannot know a press would still cancel the alarm."""
+    gateway, _ = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    [held] = gateway.falls.held.values()
+    clock.now = held.until - 20.4  # restarted with 20 s of the window left
+    after = restarted(tmp_path, gateway, clock)
+    link = after.serial_links[WEARABLE.device_id]
+    after._check_delivery()
+    after._check_delivery()  # once, not on every check
+    assert link.sent == [Indicate(Pattern.PROMPT, Pattern.PROMPT, 20)]  # type: ignore[attr-defined]
+
+
+def test_a_wearable_whose_port_was_closed_when_prompted_is_prompted_once_it_opens(
+    rig: Any, clock: Clock
+) -> None:
+    gateway, links = rig
+    links[WEARABLE.device_id].open = False  # the cable out as the fall is detected
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    [held] = gateway.falls.held.values()
+    gateway._check_delivery()
+    assert links[WEARABLE.device_id].sent == []
+    clock.now = held.until - 12.2
+    links[WEARABLE.device_id].open = True
+    gateway._check_delivery()
+    assert links[WEARABLE.device_id].sent == [Indicate(Pattern.PROMPT, Pattern.PROMPT, 12)]
+    clock.now = held.until + 1  # the window over: nothing more to ask
+    gateway.handle(AvailabilityChanged(WEARABLE, clock.now, online=False))
+    gateway.handle(AvailabilityChanged(WEARABLE, clock.now, online=True))
+    gateway._check_delivery()
+    assert links[WEARABLE.device_id].sent[-1] == Indicate(Pattern.PROMPT, Pattern.PROMPT, 12)
+
+
+def test_a_wearable_that_restarts_during_its_prompt_is_prompted_again(
+    rig: Any, clock: Clock
+) -> None:
+    gateway, links = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    [held] = gateway.falls.held.values()
+    assert links[WEARABLE.device_id].sent == [Indicate(Pattern.PROMPT, Pattern.PROMPT, 30)]
+    clock.now = held.until - 10.0
+    gateway.handle(AvailabilityChanged(WEARABLE, clock.now, online=False))
+    gateway.handle(AvailabilityChanged(WEARABLE, clock.now, online=True))
+    gateway._check_delivery()
+    assert links[WEARABLE.device_id].sent[-1] == Indicate(Pattern.PROMPT, Pattern.PROMPT, 10)
 
 
 def test_held_fall_whose_window_ended_during_a_restart_goes_at_once(
