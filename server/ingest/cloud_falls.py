@@ -148,7 +148,7 @@ class CloudFalls:
     def take_over(self) -> bool:
         """On the worker: resume the holds in SQL; False if the store refused (try again)."""
         try:
-            count = self.held.resume()
+            count = self.held.resume(self._clock())
         except SQLAlchemyError as err:
             log.warning("could not read the held cloud falls (%s); trying again", err)
             return False

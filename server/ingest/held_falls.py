@@ -50,13 +50,19 @@ class HeldFalls:
     def get(self, wearer: str) -> HeldFall | None:
         return self.by_wearer.get(wearer)
 
-    def resume(self) -> int:
-        """Take over the holds in SQL (this process now runs detection); how many."""
+    def resume(self, now: float) -> int:
+        """Take over the holds in SQL (this process now runs detection); how many.
+
+        Each wearable whose window is still open is prompted again for what is left of it:
+        the process that prompted it may have died before the command went out, and a
+        wearable that restarted meanwhile shows nothing, yet a press still cancels."""
         with self._sessions() as session:
             found = open_holds(session)
         self.by_wearer = {hold.wearer: hold for hold in found}
         for hold in found:
             log.info("possible fall %s of %s resumed from the store", hold.alarm.id, hold.wearer)
+            if hold.until - now >= 1:
+                self._prompt_wearer(hold, now)
         return len(found)
 
     def drop(self) -> None:
@@ -67,6 +73,10 @@ class HeldFalls:
         """Keep ``held`` until its window ends: in SQL first, then the wearable is prompted."""
         self.by_wearer[held.wearer] = held
         self._save(held)
+        self._prompt_wearer(held, now)
+
+    def _prompt_wearer(self, held: HeldFall, now: float) -> None:
+        """A ``fall_prompt`` for the rest of ``held``'s window."""
         if self._prompt is None:
             return
         alarm = held.alarm

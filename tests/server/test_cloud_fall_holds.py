@@ -1,6 +1,7 @@
 """A cloud wearable's held fall is in SQL from the moment of detection: a restarted server
 (or the process that takes over detection) sends it when the window ends, at once if it has
-ended, and never twice; the wearable is prompted; a step-down forgets, a take-over resumes."""
+ended, and never twice; the wearable is prompted (again by a process that takes over); a
+step-down forgets, a take-over resumes."""
 
 from __future__ import annotations
 
@@ -78,6 +79,23 @@ def test_the_wearable_is_prompted_for_the_window(centre: Centre) -> None:
     assert prompt.body.duration_s == WINDOW
 
 
+def test_the_process_that_takes_over_prompts_the_wearable_again(centre: Centre) -> None:
+    """The leader may have died before its prompt went out: the wearable is asked again, for
+    what is left of the window; a hold whose window has passed is only stored."""
+    clock, delivered = Clock(), Delivered()
+    first = restarted(centre, clock, delivered)
+    wear(first, clock, batches("wear-a", "F01_SA01_R01"))
+    [hold] = first.held.by_wearer.values()
+    clock.now = hold.until - 12.3
+    restarted(centre, clock, delivered)
+    [_, again] = delivered.prompts
+    assert (again.device_id, again.body.alarm_id) == ("wear-a", hold.alarm.id)
+    assert again.body.duration_s == 12
+    clock.now = hold.until + 5
+    restarted(centre, clock, delivered)
+    assert len(delivered.prompts) == 2
+
+
 def test_a_press_after_a_restart_still_cancels(centre: Centre) -> None:
     clock, delivered = Clock(), Delivered()
     first = restarted(centre, clock, delivered)
@@ -132,7 +150,7 @@ def test_an_alarm_the_store_refuses_stays_held_and_is_tried_again(centre: Centre
         return next(answers)
 
     held = HeldFalls(centre.sessions, store, None)
-    assert held.resume() == 1
+    assert held.resume(clock.now) == 1
     held.release_due(hold.until)
     assert (held.get(hold.wearer), held_rows(centre)) == (hold, 1)
     held.release_due(hold.until + 0.2)
