@@ -11,17 +11,23 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from server import Conflict
 from server.crud import records
 from server.db.care_models import Responder
 from server.db.models import Alarm
-from server.db.notify_models import ERROR_LENGTH, NotificationChannel, NotificationDelivery
+from server.db.notify_models import (
+    ERROR_LENGTH,
+    NotificationChannel,
+    NotificationChannelsVersion,
+    NotificationDelivery,
+)
 from server.notify.deliveries import Delivery
 
 ENTITY = "notification_channel"
+VERSION_ROW = 1  # the one row of notification_channels_version (made by migration 0008)
 
 
 def create_channel(
@@ -29,6 +35,7 @@ def create_channel(
 ) -> NotificationChannel:
     records.fetch(session, Responder, values["responder_id"], "responder")
     row = NotificationChannel(**values, enabled=True, created_at=now, updated_at=now)
+    bump_channels_version(session)
     return records.add(session, row, actor, now, ENTITY)
 
 
@@ -43,7 +50,25 @@ def change_channel(
     records.change(session, row, values, actor, now, ENTITY)
     if before != {k: getattr(row, k) for k in values}:
         row.updated_at = now
+        bump_channels_version(session)
     return row
+
+
+def bump_channels_version(session: Session) -> None:
+    """Tell every server process's directory that the channels changed: call in the
+    transaction that changes them, so the new number is seen with (not before) the change.
+    On PostgreSQL the row lock also puts concurrent channel changes one after the other."""
+    session.execute(
+        update(NotificationChannelsVersion)
+        .where(NotificationChannelsVersion.id == VERSION_ROW)
+        .values(version=NotificationChannelsVersion.version + 1)
+    )
+
+
+def channels_version(session: Session) -> int:
+    """The number ``bump_channels_version`` moves; one primary-key read."""
+    found = session.get(NotificationChannelsVersion, VERSION_ROW, populate_existing=True)
+    return 0 if found is None else found.version
 
 
 def channels_query(responder_id: int | None = None) -> Select[NotificationChannel]:

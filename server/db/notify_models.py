@@ -43,6 +43,17 @@ class NotificationChannel(Base):
     updated_at: Mapped[datetime]
 
 
+class NotificationChannelsVersion(Base):
+    """One row whose ``version`` grows with every channel change, in the same transaction:
+    each server process's directory reads this number (cheap) to learn whether its cached
+    channels are still current, and reads the channels themselves only when it moved."""
+
+    __tablename__ = "notification_channels_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class NotificationDelivery(Base):
     """One attempt to hand one notification to one channel: its outcome, the HTTP status (a
     webhook's), what went wrong. ``target`` is the topic or the URL cut to scheme, host and
