@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
+from pydantic import ValidationError
+
 from edge.events import (
     AvailabilityChanged,
     BatteryReported,
@@ -39,7 +41,7 @@ from gateway.devicewatch import DeviceAlarm, DeviceWatch
 from gateway.falls import FallFlow
 from gateway.homewatch import HomeWatch, local_seconds
 from gateway.metrics import GatewayMetrics
-from gateway.outbox import Outbox
+from gateway.outbox import Outbox, OutboxItem
 from gateway.uplink import CentreLinks, Uplink
 from protocol import (
     AlarmBody,
@@ -79,6 +81,10 @@ FAULT_REPORT_EVERY_S = 60.0
 # With a backup centre, how long it gets to confirm an overdue alarm before the home is told
 # to act locally: a telecare unit tries its second centre before it reports a failed call.
 BACKUP_CHANCE_S = 30.0
+# How long a fall's wearer is shown that the alarm reached the centre, and that help is coming:
+# a fall alarm answers no key press, so the device gets these stages as INDICATE, not ACK.
+ALARM_SENT_SHOWN_S = 120
+HELP_COMING_SHOWN_S = 300
 # Traffic from the device itself (an open port or a broker's word is not).
 SIGNS_OF_LIFE = (
     KeyPressed,
@@ -167,6 +173,9 @@ class Gateway:
         # waits for it to end rather than cutting it short.
         self._prompt_ends: dict[str, float] = {}
         self._unprompted: set[str] = set()  # owed a prompt, port closed: warned once
+        # A fall's wearer shown ALARM_SENT or HELP_COMING, until when; NOT_DELIVERED (about
+        # another alarm) still goes over it, OFF waits for it to run out.
+        self._stage_ends: dict[str, float] = {}
         self._delivery_checked_at = -math.inf
         self._refused_since: float | None = None  # the centre's broker refuses the gateway
         self._fault_at: float | None = None  # the outbox last failed to store
@@ -317,6 +326,8 @@ class Gateway:
                 continue
             if self._prompt_ends.get(device_id, -math.inf) > now:
                 continue  # told when the prompt ends
+            if wanted is Pattern.OFF and self._stage_ends.get(device_id, -math.inf) > now:
+                continue  # goes OFF by itself
             if link.send(Indicate(wanted, wanted, 0)):
                 self._told[device_id] = wanted
                 self._untold.discard(device_id)
@@ -631,6 +642,8 @@ class Gateway:
             and item.frame_seq is not None
         ):
             self._answer_device(item.device_id, item.frame_seq, AckStage.AT_CENTRE)
+        elif item is not None and self._is_wearers_fall(item):
+            self._show_stage(item, Pattern.ALARM_SENT, ALARM_SENT_SHOWN_S)
 
     def _on_command(self, command: CommandMessage) -> None:
         if command.body.kind is not CommandKind.ALARM_HANDLED:
@@ -644,6 +657,36 @@ class Gateway:
         self.outbox.confirm(item.id, self._clock())
         if item.device_id and item.frame_seq is not None:
             self._answer_device(item.device_id, item.frame_seq, AckStage.HELP_COMING)
+        elif self._is_wearers_fall(item):
+            self._show_stage(item, Pattern.HELP_COMING, HELP_COMING_SHOWN_S)
+
+    def _is_wearers_fall(self, item: OutboxItem) -> bool:
+        """A fall alarm a serial wearable's samples raised: no key press to ACK, yet the
+        resident, who may be lying on the floor, should learn that it got through."""
+        if item.channel != Channel.ALARM.value or item.device_id not in self.serial_links:
+            return False
+        try:
+            alarm = AlarmMessage.model_validate_json(item.payload)
+        except ValidationError:
+            return False  # an older release's row: no stage shown, nothing else lost
+        return alarm.body.kind is AlarmKind.FALL
+
+    def _show_stage(self, item: OutboxItem, pattern: Pattern, shown_s: int) -> None:
+        """ALARM_SENT or HELP_COMING on the wearable, for ``shown_s``; not over a prompt
+        (another possible fall asking) or NOT_DELIVERED (another alarm stuck), which matter
+        more."""
+        device_id = item.device_id
+        assert device_id is not None
+        now = self._clock()
+        showing_prompt = self._prompt_ends.get(device_id, -math.inf) > now
+        if showing_prompt or self.not_delivered_since is not None:
+            return
+        link = self.serial_links[device_id]
+        if not link.send(Indicate(pattern, pattern, shown_s)):
+            log.warning("could not show %s on %s (port not open)", pattern.name, device_id)
+            return
+        self._stage_ends[device_id] = now + shown_s
+        self._told.pop(device_id, None)  # the device goes OFF when it runs out
 
     def _answer_device(self, device_id: str, frame_seq: int, stage: AckStage) -> None:
         link = self.serial_links.get(device_id)

@@ -5,6 +5,7 @@ flow. Real outbox, stub device links, injected clock."""
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,17 @@ from edge.events import (
 )
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
 from gateway.outbox import Outbox
-from gateway.service import Gateway
-from protocol import AlarmMessage, EventMessage, decode_uplink
+from gateway.service import ALARM_SENT_SHOWN_S, HELP_COMING_SHOWN_S, Gateway
+from protocol import (
+    AlarmMessage,
+    CommandBody,
+    CommandKind,
+    CommandMessage,
+    EventMessage,
+    ReceiptBody,
+    ReceiptMessage,
+    decode_uplink,
+)
 from tests.gateway.stubs import Clock, StubLink
 
 SISFALL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sisfall"
@@ -194,6 +204,48 @@ def test_a_wearable_that_restarts_during_its_prompt_is_prompted_again(
     gateway.handle(AvailabilityChanged(WEARABLE, clock.now, online=True))
     gateway._check_delivery()
     assert links[WEARABLE.device_id].sent[-1] == Indicate(Pattern.PROMPT, Pattern.PROMPT, 10)
+
+
+def centre_answers(gateway: Gateway, clock: Clock, alarm_id: str, *, handled: bool) -> None:
+    now = datetime.fromtimestamp(clock.now, UTC)
+    gateway.handle(
+        ReceiptMessage(gateway_id="gw-1", gateway_time=now, body=ReceiptBody(ref_id=alarm_id))
+    )
+    if handled:
+        body = CommandBody(kind=CommandKind.ALARM_HANDLED, alarm_id=alarm_id, operator="li")
+        gateway.handle(CommandMessage(gateway_id="gw-1", gateway_time=now, body=body))
+
+
+def test_the_wearer_is_shown_that_the_fall_alarm_got_through_and_help_is_coming(
+    rig: Any, clock: Clock
+) -> None:
+    """A fall alarm answers no key press (no ACK), so its stages come as INDICATE."""
+    gateway, links = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    [held] = gateway.falls.held.values()
+    clock.now = held.until + 1
+    centre_answers(gateway, clock, held.alarm_id, handled=True)
+    assert links[WEARABLE.device_id].sent == [
+        Indicate(Pattern.PROMPT, Pattern.PROMPT, 30),
+        Indicate(Pattern.ALARM_SENT, Pattern.ALARM_SENT, ALARM_SENT_SHOWN_S),
+        Indicate(Pattern.HELP_COMING, Pattern.HELP_COMING, HELP_COMING_SHOWN_S),
+    ]
+    for _ in range(3):  # the gateway's delivery checks leave it showing until it runs out
+        clock.now += 1.0
+        gateway._check_delivery()
+    assert links[WEARABLE.device_id].sent[-1].led == Pattern.HELP_COMING  # type: ignore[union-attr]
+    assert links[BUTTON.device_id].sent == []  # a button that raised nothing is told nothing
+
+
+def test_a_stage_is_not_shown_over_not_delivered(rig: Any, clock: Clock) -> None:
+    """Another alarm is stuck: the home must phone for help, which matters more."""
+    gateway, links = rig
+    wear(gateway, clock, trial("F01_SA01_R01"))
+    [held] = gateway.falls.held.values()
+    clock.now = held.until + 1
+    gateway.not_delivered_since = clock.now - 200
+    centre_answers(gateway, clock, held.alarm_id, handled=False)
+    assert links[WEARABLE.device_id].sent == [Indicate(Pattern.PROMPT, Pattern.PROMPT, 30)]
 
 
 def test_held_fall_whose_window_ended_during_a_restart_goes_at_once(
