@@ -14,6 +14,7 @@ import pytest
 from firmware_sim.serial_device import Pendant
 
 from edge.serial.payloads import Indicate, KeyKind, Pattern
+from gateway.service import ALARM_SENT_SHOWN_S, HELP_COMING_SHOWN_S
 from onebox.net import wait_for
 from tests.system.conftest import Centre, SerialHome
 
@@ -64,6 +65,13 @@ def test_fall_reaches_the_centre_with_its_trace(
     trace = detail["trace"]
     assert len(trace["t_s"]) == len(trace["g"]) > 100
     assert min(trace["t_s"]) < 0 < max(trace["t_s"])
+    # The wearer, who may be on the floor, learns the alarm got through and then that help
+    # is coming: a fall answers no key press, so the stages come as INDICATE.
+    sent = Indicate(Pattern.ALARM_SENT, Pattern.ALARM_SENT, ALARM_SENT_SHOWN_S)
+    assert device.wait_for(lambda: sent in device.received, 20)
+    centre.console.acknowledge(alarm["id"])
+    coming = Indicate(Pattern.HELP_COMING, Pattern.HELP_COMING, HELP_COMING_SHOWN_S)
+    assert device.wait_for(lambda: coming in device.received, 20)
 
 
 def test_press_during_the_prompt_cancels_the_fall(
