@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from protocol.mqtt import BrokerEndpoint, BrokerTls
 from server import ConfigurationError
+from server.core.secret_key import is_fernet_key
 
 
 class ServerSettings(BaseSettings):
@@ -86,6 +87,9 @@ class ServerSettings(BaseSettings):
     # was resolved; an open alarm keeps all of its records (server/notify/retention.py).
     notification_retention_days: int = Field(default=180, ge=1)
     # Where responders reach this server: the accept link in every notification.
+    # Encrypts webhook secrets at rest (a Fernet key: 32 URL-safe base64 bytes); every server
+    # process on one database needs the same. Unset: generated once into data_dir/secret.key.
+    secret_key: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")
@@ -108,6 +112,11 @@ class ServerSettings(BaseSettings):
         if token is not None and len(token) < 24:
             raise ConfigurationError("SERVER_ADMIN_TOKEN must be at least 24 characters")
         if self.environment == "production":
+        if self.secret_key is not None and not is_fernet_key(self.secret_key.get_secret_value()):
+            raise ConfigurationError(
+                "SERVER_SECRET_KEY must be a Fernet key (32 bytes, URL-safe base64);"
+                " see README, Configuration"
+            )
             if self.mqtt_tls_insecure:
                 raise ConfigurationError("SERVER_MQTT_TLS_INSECURE is for development only")
             if self.database_url is None:
