@@ -8,6 +8,10 @@ events included. On SQLite (one process) events go straight to the hub after com
 
 If the listening connection drops, notifications sent meanwhile are gone; the relay then
 disconnects every live subscriber, whose consoles reconnect and re-read the alarm list.
+
+An alarm's notification names the alarm, which each process reads back (a payload is limited
+to 8,000 bytes); an event about anything else (a family member's away change) is small and
+carries itself whole (:func:`announce_event`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,18 @@ def notify_in_transaction(session: Session, kind: str, alarm_id: str) -> None:
     """Queue a live event that PostgreSQL delivers to every listener when ``session`` commits."""
     payload = json.dumps({"type": kind, "alarm_id": alarm_id})
     session.execute(select(func.pg_notify(CHANNEL, payload)))
+
+
+def announce_event(
+    session: Session, event: dict[str, Any], *, via_database: bool
+) -> dict[str, Any] | None:
+    """Announce ``event`` (not an alarm's: it carries all it says), inside the transaction
+    whose change it tells of; the return is as :func:`announce_change`'s."""
+    if via_database:
+        payload = json.dumps({"event": event}, separators=(",", ":"))
+        session.execute(select(func.pg_notify(CHANNEL, payload)))
+        return None
+    return event
 
 
 def announce_change(
@@ -101,10 +117,16 @@ class PostgresLiveRelay:
     def _relay(self, payload: str) -> None:
         try:
             note = json.loads(payload)
+            carried = note.get("event")
+            if carried is not None:  # announce_event: the event itself
+                if not isinstance(carried.get("type"), str):
+                    raise ValueError("an event without a type")
+                self._hub.publish(carried)
+                return
             with self._sessions() as session:
                 alarm = session.get(Alarm, note["alarm_id"])
                 event = live_event(note["type"], alarm) if alarm is not None else None
-        except (ValueError, KeyError) as err:
+        except (ValueError, KeyError, AttributeError) as err:
             log.error("unreadable live notification %r: %s", payload, err)
             return
         except Exception:

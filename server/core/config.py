@@ -75,6 +75,10 @@ class ServerSettings(BaseSettings):
     # Cloud wearables' possible falls wait this long for the wearer's "I'm all right" press
     # before they become fall alarms (as GATEWAY_FALL_CANCEL_WINDOW_S at a gateway).
     cloud_fall_cancel_window_s: float = Field(default=30.0, ge=0, le=300)
+    # The longest away stretch a family account may set for its resident: while the home is
+    # away no inactivity, night or check-in alarm is raised, so a mistaken or malicious long
+    # period would silence monitoring. Operators and supervisors may set up to 92 days.
+    family_away_max_days: int = Field(default=14, ge=1, le=92)
     # Gateways' broker accounts (POST /api/gateways): mosquitto's password_file, changed with
     # mosquitto_passwd, and how mosquitto is told to reload it: SIGHUP to the pid in its
     # pid_file, or a command (e.g. "docker compose kill -s HUP mosquitto"). Unset: the centre

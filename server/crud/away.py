@@ -13,12 +13,19 @@ Activity at home ends a period early at the gateway, which tells the centre in a
 ``away_ended`` event. The schedule reads those events: a period with one from the home's
 gateways inside it is over, so the API shows the resident home (the gateway keeps the early end
 in its own state; the pushed configuration is not rewritten for it).
+
+While the home is away the gateway raises no inactivity, night or check-in alarm, so who may
+set how much is bounded: each :class:`Setter` has a longest stretch (a family account less than
+the centre's staff, ``SERVER_FAMILY_AWAY_MAX_DAYS``). A period that adds away time, counted
+together with the periods less than :data:`STRETCH_GAP` from it (back-to-back short periods
+would otherwise make a long one), may last no longer; periods on record (an operator's longer
+one) may be kept or shortened.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +40,23 @@ from server.db.models import DeviceEvent
 
 ENTITY = "resident"
 AWAY_ENDED = "away_ended"  # the gateway's event: activity at home ended a period early
+# Periods closer than this are one stretch of empty home for a setter's limit: a day at home
+# between them is a day the inactivity alarm watches again.
+STRETCH_GAP = timedelta(days=1)
+
+
+class LongerThanAllowed(ValueError):
+    """A new or changed stretch of away time is longer than its setter may set."""
+
+
+@dataclass(frozen=True)
+class Setter:
+    """Who changes a resident's away periods: named in the audit (with their role), and the
+    longest stretch of away time they may set."""
+
+    username: str
+    role: str
+    longest: timedelta = MAX_AWAY
 
 
 @dataclass(frozen=True)
@@ -75,16 +99,17 @@ def _ended_by_activity(
 
 
 def plan(
-    session: Session, resident_id: int, periods: list[AwayPeriod], actor: str, now: datetime
+    session: Session, resident_id: int, periods: list[AwayPeriod], by: Setter, now: datetime
 ) -> AwaySchedule:
     """Replace the periods (in order, apart: the caller has checked) with ``periods``."""
     if any(p.end <= now for p in periods):
         raise ValueError("an away period is over already")
-    return _store(session, resident_id, periods, actor, now, "plan_away")
+    _within_limit(schedule(session, resident_id, now).periods, periods, by)
+    return _store(session, resident_id, periods, by, now, "plan_away")
 
 
 def away_now(
-    session: Session, resident_id: int, until: datetime, note: str, actor: str, now: datetime
+    session: Session, resident_id: int, until: datetime, note: str, by: Setter, now: datetime
 ) -> AwaySchedule:
     """Away from ``now`` until ``until``: the period under way, if any, is replaced."""
     if until <= now:
@@ -98,27 +123,57 @@ def away_now(
         check_away(periods)
     except ValueError as err:
         raise Conflict(f"{err}: change the planned period instead") from err
-    return _store(session, resident_id, periods, actor, now, "away_now")
+    _within_limit(current.periods, periods, by)
+    return _store(session, resident_id, periods, by, now, "away_now")
 
 
-def back_now(session: Session, resident_id: int, actor: str, now: datetime) -> AwaySchedule:
+def back_now(session: Session, resident_id: int, by: Setter, now: datetime) -> AwaySchedule:
     """The resident is home: the period under way ends now; later plans stay."""
     current = schedule(session, resident_id, now)
     periods = [p for p in current.periods if p is not current.under_way(now)]
-    return _store(session, resident_id, periods, actor, now, "back_now")
+    return _store(session, resident_id, periods, by, now, "back_now")
+
+
+def _within_limit(before: list[AwayPeriod], after: list[AwayPeriod], by: Setter) -> None:
+    """Raise :class:`LongerThanAllowed` if a stretch of ``after`` (periods in time order) that
+    holds away time not on record before lasts longer than ``by`` may set. A period inside one
+    on record (the same, or shortened) adds none."""
+
+    def adds_time(period: AwayPeriod) -> bool:
+        return not any(k.start <= period.start and period.end <= k.end for k in before)
+
+    for stretch in _stretches(after):
+        start, end = stretch[0].start, stretch[-1].end
+        if end - start > by.longest and any(adds_time(p) for p in stretch):
+            raise LongerThanAllowed(
+                f"away from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC lasts "
+                f"{(end - start) / timedelta(days=1):.1f} days (periods less than "
+                f"{STRETCH_GAP / timedelta(hours=1):.0f} h apart count together); "
+                f"a {by.role} account may set at most {by.longest.days} days"
+            )
+
+
+def _stretches(periods: list[AwayPeriod]) -> list[list[AwayPeriod]]:
+    stretches: list[list[AwayPeriod]] = []
+    for period in periods:
+        if stretches and period.start - stretches[-1][-1].end < STRETCH_GAP:
+            stretches[-1].append(period)
+        else:
+            stretches.append([period])
+    return stretches
 
 
 def _store(
     session: Session,
     resident_id: int,
     periods: list[AwayPeriod],
-    actor: str,
+    by: Setter,
     now: datetime,
     action: str,
 ) -> AwaySchedule:
     home_id = fetch(session, Resident, resident_id, ENTITY).home_id
     periods = _upcoming(periods, now)
-    gateway_ids = provisioning.set_away(session, home_id, periods, actor, now)
+    gateway_ids = provisioning.set_away(session, home_id, periods, by.username, now)
     if not gateway_ids:
         raise Conflict(
             f"home {home_id} has no gateway configured by the centre to keep away periods in"
@@ -127,8 +182,9 @@ def _store(
         "home_id": home_id,
         "periods": [p.model_dump(mode="json") for p in periods],
         "gateway_ids": gateway_ids,
+        "role": by.role,
     }
-    audit.record(session, actor, action, ENTITY, resident_id, now, detail)
+    audit.record(session, by.username, action, ENTITY, resident_id, now, detail)
     return AwaySchedule(home_id, gateway_ids, periods)
 
 

@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from edge.serial.payloads import AckStage, KeyKind
 from onebox.broker import Broker
+from onebox.console_client import ConsoleClient
 from onebox.stack import Accounts
 from protocol import AlarmKind, Channel, EventBody, EventMessage, encode
 from tests.factories import alarm_message
@@ -413,3 +414,36 @@ def _away_now_and_back(page: Page, centre: Centre, care: CareRecords) -> None:
     expect(page.locator("#away-flag")).to_have_count(0)
     expect(page.locator("#away-back")).to_have_count(0)
     assert centre.console.get(f"/api/residents/{care.resident_id}/away")["away_now"] is None
+
+
+def test_a_family_members_away_change_is_shown_to_the_operator(
+    browser: Browser, centre: Centre
+) -> None:
+    """A family account marks the resident away from its own app: no inactivity alarm comes
+    from the home meanwhile, so the operator's console shows who did it until dismissed; a
+    stretch longer than the family's limit is refused and shows nothing."""
+    gateway_id = f"gw-family-{secrets.token_hex(2)}"
+    care = seed_care(centre.console, gateway_id)
+    configure_gateway(centre.console, gateway_id, care.home_id)
+    username, password = f"family-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    body = {
+        "username": username,
+        "password": password,
+        "role": "family",
+        "resident_id": care.resident_id,
+    }
+    centre.console.http.post("/api/users", json=body).raise_for_status()
+    family = ConsoleClient(centre.url, username, password)
+    away = f"/api/residents/{care.resident_id}/away/now"
+    with signed_in(browser, centre, *account(centre.console, "operator")) as page:
+        too_long = {"until": (datetime.now(UTC) + timedelta(days=30)).isoformat()}
+        assert family.http.post(away, json=too_long).status_code == 403
+        until = {"until": (datetime.now(UTC) + timedelta(days=3)).isoformat()}
+        family.http.post(away, json=until).raise_for_status()
+        notice = page.locator("#family-away li")
+        expect(notice).to_have_count(1, timeout=SEEN_S * 1000)
+        expect(notice).to_contain_text(username)
+        expect(notice).to_contain_text("away now, until")
+        screenshot(page, "17-family-away-notice")
+        notice.get_by_role("button", name="Dismiss").click()
+        expect(page.locator("#family-away")).to_be_hidden()

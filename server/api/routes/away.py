@@ -1,26 +1,34 @@
 """A resident's away periods: planned holidays, "away now until ..." and "back now".
 
-Operators, supervisors and admins set them for any resident (the resident phones the centre);
-a family account for its own resident only (anything else: 404, as if missing). Every change
-is audited and pushed to the home's gateways as a new configuration revision
-(``server/crud/away.py``); the gateways' setup (``GET /api/gateways/{id}/config``) says when
-the broker has it and what the gateway answered.
+Operators, supervisors and admins set them for any resident (the resident phones the centre),
+up to 92 days a period; a family account for its own resident only (anything else: 404, as if
+missing), and no stretch longer than ``SERVER_FAMILY_AWAY_MAX_DAYS`` (403 says so: the centre
+sets longer ones). While the home is away its gateways raise no inactivity, night or check-in
+alarm, so every change a family member makes is shown to the operators at once, as a live
+``away.family_changed`` event (:mod:`server.api.away_notice`). Every change is audited and
+pushed to the home's gateways as a new configuration revision (``server/crud/away.py``); the
+gateways' setup (``GET /api/gateways/{id}/config``) says when the broker has it and what the
+gateway answered.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.orm import Session
 
+from server.api.away_notice import FAMILY, family_changed
 from server.api.away_schemas import AwayNow, AwayPlan, AwayPublic
-from server.api.deps import CentreDep, SessionDep
+from server.api.deps import CentreDep, Operator, SessionDep
 from server.api.permissions import ReadResident, SetAway
 from server.api.scopes import check_resident
 from server.centre import Centre
 from server.crud import away
-from server.crud.away import AwaySchedule
+from server.crud.away import AwaySchedule, LongerThanAllowed, Setter
+from server.crud.records import fetch
+from server.db.care_models import Resident
+from server.live_relay import announce_event
 
 router = APIRouter(prefix="/residents/{resident_id}/away", tags=["away"])
 
@@ -41,10 +49,12 @@ def plan_away(
     check_resident(user, resident_id)
     now = datetime.now(UTC)
     try:
-        changed = away.plan(session, resident_id, body.periods, user.username, now)
+        changed = away.plan(session, resident_id, body.periods, _setter(centre, user), now)
+    except LongerThanAllowed as err:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(err)) from err
     except ValueError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(err)) from err
-    return _push(session, centre, resident_id, changed, now)
+    return _push(session, centre, user, "plan_away", resident_id, changed, now)
 
 
 @router.post("/now")
@@ -54,11 +64,14 @@ def away_now(
     """Away from now until ``until``, replacing the period under way, if any."""
     check_resident(user, resident_id)
     now = datetime.now(UTC)
+    setter = _setter(centre, user)
     try:
-        changed = away.away_now(session, resident_id, body.until, body.note, user.username, now)
+        changed = away.away_now(session, resident_id, body.until, body.note, setter, now)
+    except LongerThanAllowed as err:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(err)) from err
     except ValueError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(err)) from err
-    return _push(session, centre, resident_id, changed, now)
+    return _push(session, centre, user, "away_now", resident_id, changed, now)
 
 
 @router.post("/back")
@@ -66,16 +79,37 @@ def back_now(resident_id: int, session: SessionDep, centre: CentreDep, user: Set
     """The resident is home again: the period under way ends now; later plans stay."""
     check_resident(user, resident_id)
     now = datetime.now(UTC)
-    changed = away.back_now(session, resident_id, user.username, now)
-    return _push(session, centre, resident_id, changed, now)
+    changed = away.back_now(session, resident_id, _setter(centre, user), now)
+    return _push(session, centre, user, "back_now", resident_id, changed, now)
+
+
+def _setter(centre: Centre, user: Operator) -> Setter:
+    if user.role == FAMILY:
+        longest = timedelta(days=centre.settings.family_away_max_days)
+        return Setter(user.username, user.role, longest)
+    return Setter(user.username, user.role)
 
 
 def _push(
-    session: Session, centre: Centre, resident_id: int, changed: AwaySchedule, now: datetime
+    session: Session,
+    centre: Centre,
+    user: Operator,
+    action: str,
+    resident_id: int,
+    changed: AwaySchedule,
+    now: datetime,
 ) -> AwayPublic:
-    """Commit, then publish each gateway's new revision (the periodic catch-up retries what
-    the broker missed)."""
+    """Commit (with the operators' notice of a family member's change: on PostgreSQL it rides
+    in the transaction), then publish each gateway's new revision (the periodic catch-up
+    retries what the broker missed)."""
+    shown = None
+    if user.role == FAMILY:
+        resident = fetch(session, Resident, resident_id, away.ENTITY)
+        event = family_changed(user.username, action, resident, changed, now)
+        shown = announce_event(session, event, via_database=centre.relay is not None)
     session.commit()
+    if shown is not None:
+        centre.hub.publish(shown)
     for gateway_id in changed.gateway_ids:
         centre.configs.publish(gateway_id)
     return _public(resident_id, changed, now)

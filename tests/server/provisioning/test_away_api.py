@@ -67,7 +67,17 @@ def soon(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
 
-HOLIDAY = {"start": soon(7), "end": soon(21), "note": "Hainan with her son"}
+def period(start_days: float, days: float, note: str = "") -> dict[str, str]:
+    """``days`` long exactly, starting ``start_days`` from now."""
+    start = datetime.now(UTC) + timedelta(days=start_days)
+    return {
+        "start": start.isoformat(),
+        "end": (start + timedelta(days=days)).isoformat(),
+        "note": note,
+    }
+
+
+HOLIDAY = period(7, 14, "Hainan with her son")  # as long as a family member may set
 
 
 def test_family_plans_a_holiday_pushed_as_the_next_revision(away_rig: Rig) -> None:

@@ -14,12 +14,14 @@ const RETRY_MS = 3000;
 
 export class LiveQueue {
   // ``onChange(changedIds, newIds, type)`` after every change; ``onState("live"|...)``;
-  // ``onStoreFault(fault | null)`` while the centre's database is (not) storing alarms.
-  constructor(store, { onChange, onState, onStoreFault }) {
+  // ``onStoreFault(fault | null)`` while the centre's database is (not) storing alarms;
+  // ``onFamilyAway(change)`` when a family member changed a resident's away periods.
+  constructor(store, { onChange, onState, onStoreFault, onFamilyAway }) {
     this.store = store;
     this.onChange = onChange;
     this.onState = onState;
     this.onStoreFault = onStoreFault;
+    this.onFamilyAway = onFamilyAway;
     this.source = null;
     this.during = null;  // events that raced a reload
     this.loaded = false;  // the first load after login brings no "new alarm" cue
@@ -55,6 +57,7 @@ export class LiveQueue {
     }
     source.addEventListener("store.fault", (event) => this.onStoreFault(JSON.parse(event.data)));
     source.addEventListener("store.ok", () => this.onStoreFault(null));
+    source.addEventListener("away.family_changed", (event) => this.onFamilyAway(JSON.parse(event.data)));
   }
 
   stop() {

@@ -5,8 +5,8 @@ import { allPages, api, whenUnauthorised } from "./api.js";
 import { devicesBoard, ordersBoard, reportsBoard, respondersBoard } from "./boards.js";
 import { newAlarmCue, unlockAudio } from "./cues.js";
 import { DetailView } from "./detail.js";
-import { $, isTyping } from "./dom.js";
-import { label, loadLanguage, onLanguageChange, preferredLanguage, t } from "./i18n.js";
+import { $, el, isTyping } from "./dom.js";
+import { dateTime, label, loadLanguage, onLanguageChange, preferredLanguage, t } from "./i18n.js";
 import { LiveQueue } from "./live.js";
 import { drawMap } from "./map.js";
 import { QueueView } from "./queue.js";
@@ -60,6 +60,7 @@ const live = new LiveQueue(store, {
   },
   onState: setConnection,
   onStoreFault: showStoreFault,
+  onFamilyAway: showFamilyAway,
 });
 
 // The centre's database refuses writes: alarms wait at the gateways until it is back.
@@ -69,6 +70,24 @@ function showStoreFault(fault) {
   const banner = $("store-fault");
   banner.hidden = fault === null;
   banner.textContent = fault ? t("store.fault", { since: new Date(fault.since).toLocaleTimeString() }) : "";
+}
+
+// A family member changed a resident's away periods: no inactivity, night or check-in alarm
+// comes from an away home, so the operators see each change until they dismiss it.
+const FAMILY_NOTICES = 20;
+function showFamilyAway(change) {
+  const list = $("family-away");
+  const until = change.away_now ? dateTime(change.away_now.end) : "";
+  const periods = change.periods.map((p) => t("away.period", { start: dateTime(p.start), end: dateTime(p.end) })).join("; ");
+  const text = t(`family_away.${change.action}`, {
+    at: dateTime(change.at), by: change.by, resident: change.resident_name, until, periods: periods || "-",
+  });
+  const item = el("li", { dataset: { residentId: String(change.resident_id) } }, text, " ",
+    el("button", { type: "button", on: { click: () => { item.remove(); list.hidden = !list.children.length; } } }, t("action.dismiss")));
+  list.prepend(item);
+  while (list.children.length > FAMILY_NOTICES) list.lastElementChild.remove();
+  list.hidden = false;
+  if (detail.data?.resident?.id === change.resident_id) detail.refresh().catch(report);
 }
 
 function refresh(changed) {
