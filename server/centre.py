@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.core.config import ServerSettings
+from server.core.secret_key import secret_key
 from server.core.security import new_password
 from server.crud.users import count_users, create_user
 from server.db.engine import make_engine, migrate, serialise_bootstrap, session_factory
@@ -27,6 +28,7 @@ from server.live import LiveHub
 from server.live_relay import PostgresLiveRelay, announce_change
 from server.metrics import CentreMetrics
 from server.notify.retention import PRUNE_INTERVAL_S, DeliveryRetention
+from server.notify.secret_box import SecretBox, check_secret_key
 from server.notify.setup import NotifyChannels
 from server.periodic import PeriodicJob
 from server.provisioning.accounts import BrokerAccounts, accounts_from_settings
@@ -71,7 +73,9 @@ class Centre:
             self.broker = BrokerLink(
                 settings.broker, settings.instance, self.handler, self.hub, self.store_health
             )
-        self.notify = NotifyChannels(settings.public_url, self.broker, self.sessions)
+        # Webhook secrets are sealed at rest with a key kept outside the database.
+        self.secrets = SecretBox(secret_key(settings.secret_key, settings.data_dir))
+        self.notify = NotifyChannels(settings.public_url, self.broker, self.sessions, self.secrets)
         self.dispatch = DispatchEngine(
             self.sessions, self.announce, notifier or self.notify.notifier
         )
@@ -116,7 +120,8 @@ class Centre:
         self.metrics.watch(self)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        migrate(self.engine)
+        migrate(self.engine, self.secrets)
+        self._check_secret_key()
         self._ensure_first_user()
         self.hub.bind(loop)
         if self.relay is not None:
@@ -161,6 +166,13 @@ class Centre:
         self.telemetry.close()
         self.telemetry_store.close()
         self.engine.dispose()
+
+    def _check_secret_key(self) -> None:
+        """Stop here, with one clear line, if this key does not open the stored secrets:
+        otherwise every webhook notification would fail on its own."""
+        with self.sessions.begin() as session:
+            serialise_bootstrap(session)
+            check_secret_key(session, self.secrets)
 
     def _ensure_first_user(self) -> None:
         with self.sessions.begin() as session:

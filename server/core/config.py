@@ -87,13 +87,13 @@ class ServerSettings(BaseSettings):
     mosquitto_pid_file: Path | None = None
     mosquitto_reload_command: str | None = None
     mosquitto_passwd_tool: str = "mosquitto_passwd"  # noqa: S105 - a program, not a secret
+    # Encrypts webhook secrets at rest (a Fernet key: 32 URL-safe base64 bytes); every server
+    # process on one database needs the same. Unset: generated once into data_dir/secret.key.
+    secret_key: SecretStr | None = None
     # Delivery records (one per notification attempt) are kept this long after their alarm
     # was resolved; an open alarm keeps all of its records (server/notify/retention.py).
     notification_retention_days: int = Field(default=180, ge=1)
     # Where responders reach this server: the accept link in every notification.
-    # Encrypts webhook secrets at rest (a Fernet key: 32 URL-safe base64 bytes); every server
-    # process on one database needs the same. Unset: generated once into data_dir/secret.key.
-    secret_key: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")
@@ -112,15 +112,15 @@ class ServerSettings(BaseSettings):
                 "SERVER_MOSQUITTO_PASSWORD_FILE needs SERVER_MOSQUITTO_PID_FILE"
                 " or SERVER_MOSQUITTO_RELOAD_COMMAND (mosquitto reads it only on SIGHUP)"
             )
-        token = self.admin_token.get_secret_value() if self.admin_token else None
-        if token is not None and len(token) < 24:
-            raise ConfigurationError("SERVER_ADMIN_TOKEN must be at least 24 characters")
-        if self.environment == "production":
         if self.secret_key is not None and not is_fernet_key(self.secret_key.get_secret_value()):
             raise ConfigurationError(
                 "SERVER_SECRET_KEY must be a Fernet key (32 bytes, URL-safe base64);"
                 " see README, Configuration"
             )
+        token = self.admin_token.get_secret_value() if self.admin_token else None
+        if token is not None and len(token) < 24:
+            raise ConfigurationError("SERVER_ADMIN_TOKEN must be at least 24 characters")
+        if self.environment == "production":
             if self.mqtt_tls_insecure:
                 raise ConfigurationError("SERVER_MQTT_TLS_INSECURE is for development only")
             if self.database_url is None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from server.notify.secret_box import SecretBox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant will do; it serialises migrations when several server processes start at once.
@@ -41,9 +44,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent, safe to race on PostgreSQL)."""
+def migrate(engine: Engine, secrets: SecretBox | None = None) -> None:
+    """Bring the schema to the newest revision (idempotent, safe to race on PostgreSQL).
+    ``secrets`` seals webhook secrets stored in plain text before revision 0009; without it
+    that revision refuses a database holding any."""
     config = Config()
+    config.attributes["secrets"] = secrets
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":

@@ -1,8 +1,9 @@
 """How responders are reached (notification channels) and what each attempt to reach them did.
 
 Channels are configured by an admin through the API and read by every server process's
-notifier (server/notify/stored_channels.py). A webhook's secret is stored as given: the centre
-signs with it, so it cannot be hashed; it never leaves the server through the API or the logs.
+notifier (server/notify/stored_channels.py). A webhook's secret is stored encrypted with a key
+kept outside the database (the centre signs with it, so it cannot be hashed); it never leaves
+the server through the API or the logs.
 Delivery rows are only ever added, one per attempt, so a supervisor can see that a responder
 was not reached and why.
 """
@@ -36,7 +37,9 @@ class NotificationChannel(Base):
     adapter: Mapped[str] = mapped_column(String(16))  # ADAPTERS; sms / voice: a provider's
     label: Mapped[str | None] = mapped_column(String(80))
     url: Mapped[str | None] = mapped_column(String(2048))  # webhooks only
-    secret: Mapped[str | None] = mapped_column(String(256))  # webhooks only; write-only
+    # Webhooks only; write-only; sealed with SERVER_SECRET_KEY (server/notify/secret_box.py):
+    # the Fernet token of 256 characters (up to 1,024 bytes in UTF-8) is under 1,500 long.
+    secret: Mapped[str | None] = mapped_column(String(2048))
     # Disabled rather than deleted: delivery records keep naming the channel.
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
@@ -52,6 +55,9 @@ class NotificationChannelsVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(Integer)
+    # A known text sealed with the first key used on this database: a process started with
+    # another key is stopped at start (server/notify/secret_box.py: check_secret_key).
+    key_check: Mapped[str | None] = mapped_column(String(512))
 
 
 class NotificationDelivery(Base):

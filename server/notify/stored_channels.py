@@ -9,7 +9,9 @@ moved. A change made by this process is in force at once (``invalidate``).
 
 When the store cannot answer, the last channels read stay in use (a responder is still called
 on the channels known a moment ago) and the next attempt waits, doubling from ``check_s`` up
-to ``BACKOFF_CAP_S``: a database that is down is not asked again on every notification. One
+to ``BACKOFF_CAP_S``: a database that is down is not asked again on every notification. So
+too when a secret does not open with this process's key (sealed by a process with another
+key since this one started; at start ``check_secret_key`` refuses such a key outright). One
 WARNING when such an episode begins and one INFO line when it ends, not one per call.
 
 Every responder has their own MQTT topic by default (when the centre has a broker link);
@@ -38,6 +40,7 @@ from server.notify.channels import (
     WebhookChannel,
     responder_account,
 )
+from server.notify.secret_box import SecretBox, SecretKeyMismatch
 
 log = logging.getLogger(__name__)
 CHECK_S = 1.0  # the version is read at most this often
@@ -48,6 +51,7 @@ class StoredDirectory:
     def __init__(
         self,
         sessions: sessionmaker[Session],
+        secrets: SecretBox,
         *,
         mqtt_for_all: bool,
         check_s: float = CHECK_S,
@@ -55,6 +59,7 @@ class StoredDirectory:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = sessions
+        self._secrets = secrets
         self._mqtt_for_all = mqtt_for_all
         self._check_s = check_s
         self._backoff_cap_s = backoff_cap_s
@@ -85,7 +90,7 @@ class StoredDirectory:
     def _refresh(self, now: float) -> None:
         try:
             self._read_if_changed()
-        except SQLAlchemyError as err:
+        except (SQLAlchemyError, SecretKeyMismatch) as err:
             self._failures += 1
             wait = min(self._backoff_cap_s, self._check_s * 2 ** (self._failures - 1))
             self._next_check = now + wait
@@ -93,7 +98,7 @@ class StoredDirectory:
                 log.warning(
                     "notification channels not re-read (%s); using the last ones, retrying"
                     " with backoff up to %.0f s",
-                    type(err).__name__,
+                    err if isinstance(err, SecretKeyMismatch) else type(err).__name__,
                     self._backoff_cap_s,
                 )
             return
@@ -120,12 +125,12 @@ class StoredDirectory:
             if row.kind == "mqtt":
                 mqtt_configured.add(row.responder_id)
             if row.enabled:
-                channels[row.responder_id].append(_channel(row))
+                channels[row.responder_id].append(self._channel(row))
         self._channels, self._mqtt_configured = dict(channels), mqtt_configured
 
-
-def _channel(row: NotificationChannel) -> Channel:
-    if row.kind == "mqtt":
-        return MqttChannel(responder_account(row.responder_id), row.id)
-    adapter = cast(Adapter, row.adapter)
-    return WebhookChannel(row.url or "", row.secret or "", adapter, row.id)
+    def _channel(self, row: NotificationChannel) -> Channel:
+        if row.kind == "mqtt":
+            return MqttChannel(responder_account(row.responder_id), row.id)
+        adapter = cast(Adapter, row.adapter)
+        secret = self._secrets.open(row.secret) if row.secret is not None else ""
+        return WebhookChannel(row.url or "", secret, adapter, row.id)

@@ -52,7 +52,7 @@ def create_channel(
     values = body.model_dump(exclude={"url", "secret"})
     if body.url is not None and body.secret is not None:
         values |= {"url": body.url.get_secret_value(), "secret": body.secret.get_secret_value()}
-    row = notify.create_channel(session, values, user.username, now)
+    row = notify.create_channel(session, centre.notify.secrets.sealed(values), user.username, now)
     session.commit()
     centre.notify.directory.invalidate()
     return ChannelPublic.of(row)
@@ -74,7 +74,8 @@ def update_channel(
     now: Now,
     centre: CentreDep,
 ) -> ChannelPublic:
-    row = notify.change_channel(session, channel_id, body.changes(), user.username, now)
+    changes = centre.notify.secrets.sealed(body.changes())
+    row = notify.change_channel(session, channel_id, changes, user.username, now)
     session.commit()
     centre.notify.directory.invalidate()
     return ChannelPublic.of(row)

@@ -19,6 +19,7 @@ from protocol import encode
 from server.centre import Centre
 from server.core.config import ServerSettings
 from server.crud.users import create_user
+from server.db.notify_models import NotificationChannel
 from server.main import create_app
 from tests.factories import alarm_message
 from tests.server.care_seed import District, seed_district
@@ -76,6 +77,17 @@ def rig(tmp_path: Path, store_url: str | None) -> Iterator[Rig]:
         yield Rig(client, centre, district, login(client))
 
 
+def stored_secret(rig: Rig, channel_id: int) -> str:
+    """The channel's secret as the table holds it (never the plain text), opened."""
+    with rig.centre.sessions() as session:
+        row = session.get(NotificationChannel, channel_id)
+        assert row is not None
+    assert row.secret is not None
+    assert SECRET not in row.secret
+    assert SECRET[::-1] not in row.secret
+    return rig.centre.secrets.open(row.secret)
+
+
 def assert_no_secret(text: str) -> None:
     assert SECRET not in text
     assert PROVIDER_KEY not in text
@@ -87,6 +99,7 @@ def test_roles_and_write_only_secrets(rig: Rig, caplog: pytest.LogCaptureFixture
     created = rig.webhook(url, label="SMS")
     assert created["target"] == "https://sms.example/…"  # the path may hold the key
     assert (created["has_secret"], created["enabled"], created["adapter"]) == (True, True, "sms")
+    assert stored_secret(rig, created["id"]) == SECRET  # sealed in the table, opened here
 
     operator, supervisor = rig.as_role("operator"), rig.as_role("supervisor")
     mqtt = {"responder_id": rig.district.worker_ids[1], "kind": "mqtt"}
@@ -123,6 +136,7 @@ def test_roles_and_write_only_secrets(rig: Rig, caplog: pytest.LogCaptureFixture
     assert rotated.status_code == 200
     assert rotated.json()["enabled"] is False
     assert SECRET[::-1] not in rotated.text
+    assert stored_secret(rig, created["id"]) == SECRET[::-1]
     audit = rig.client.get("/api/audit?entity=notification_channel", headers=rig.admin)
     assert audit.status_code == 200
     assert_no_secret(audit.text)

@@ -56,10 +56,13 @@ def add_channel(centre: Centre, responder_id: int, kind: str, **values: object) 
 def test_cache_is_reread_on_invalidation_or_when_the_version_moved(centre: Centre) -> None:
     worker = seeded(centre).worker_ids[0]
     clock = Clock()
-    directory = StoredDirectory(centre.sessions, mqtt_for_all=False, monotonic=clock)
+    directory = StoredDirectory(
+        centre.sessions, centre.secrets, mqtt_for_all=False, monotonic=clock
+    )
     assert directory.channels_for(worker) == []
     # Straight into the table without moving the version: not seen, however long it waits.
-    hook = add_channel(centre, worker, "webhook", url="https://h.example/", secret="s" * 16)
+    sealed = centre.secrets.seal("s" * 16)
+    hook = add_channel(centre, worker, "webhook", url="https://h.example/", secret=sealed)
     clock.now = 3600.0
     assert directory.channels_for(worker) == []
     directory.invalidate()
@@ -80,21 +83,28 @@ def test_another_process_sees_an_admin_change_on_its_next_call_after_the_throttl
     worker = seeded(store_centre).worker_ids[0]
     other_engine = make_engine(store_centre.settings.sqlalchemy_url)
     clock_here, clock_there = Clock(), Clock()
-    here = StoredDirectory(store_centre.sessions, mqtt_for_all=False, monotonic=clock_here)
+    here = StoredDirectory(
+        store_centre.sessions, store_centre.secrets, mqtt_for_all=False, monotonic=clock_here
+    )
     there = StoredDirectory(
-        session_factory(other_engine), mqtt_for_all=False, monotonic=clock_there
+        session_factory(other_engine),
+        store_centre.secrets,
+        mqtt_for_all=False,
+        monotonic=clock_there,
     )
     assert here.channels_for(worker) == there.channels_for(worker) == []
     with store_centre.sessions.begin() as session:  # as the API does in this process
         hook = notify.create_channel(
             session,
-            {
-                "responder_id": worker,
-                "kind": "webhook",
-                "adapter": "sms",
-                "url": "https://s/",
-                "secret": "k" * 16,
-            },
+            store_centre.secrets.sealed(
+                {
+                    "responder_id": worker,
+                    "kind": "webhook",
+                    "adapter": "sms",
+                    "url": "https://s/",
+                    "secret": "k" * 16,
+                }
+            ),
             "admin",
             AT,
         ).id
@@ -112,7 +122,7 @@ def test_an_unchanged_version_costs_one_small_read_not_the_table(centre: Centre)
     worker = seeded(centre).worker_ids[0]
     add_channel(centre, worker, "mqtt")
     clock = Clock()
-    directory = StoredDirectory(centre.sessions, mqtt_for_all=True, monotonic=clock)
+    directory = StoredDirectory(centre.sessions, centre.secrets, mqtt_for_all=True, monotonic=clock)
     with statements(centre) as seen:
         directory.channels_for(worker)
         assert table_reads(seen) == 1
@@ -131,7 +141,7 @@ def test_a_store_that_cannot_answer_is_asked_again_with_backoff_and_one_warning(
     mqtt = add_channel(centre, near, "mqtt")
     clock = Clock()
     directory = StoredDirectory(
-        centre.sessions, mqtt_for_all=True, backoff_cap_s=8.0, monotonic=clock
+        centre.sessions, centre.secrets, mqtt_for_all=True, backoff_cap_s=8.0, monotonic=clock
     )
     known = [MqttChannel(responder_account(near), mqtt)]
     assert directory.channels_for(near) == known
@@ -181,7 +191,7 @@ def table_reads(seen: list[str]) -> int:
 
 def test_stored_mqtt_channel_replaces_the_default(centre: Centre) -> None:
     near, far = seeded(centre).worker_ids
-    directory = StoredDirectory(centre.sessions, mqtt_for_all=True)
+    directory = StoredDirectory(centre.sessions, centre.secrets, mqtt_for_all=True)
     assert directory.channels_for(near) == [MqttChannel(responder_account(near))]
     mqtt = add_channel(centre, near, "mqtt")
     add_channel(centre, far, "mqtt", enabled=False)
