@@ -7,6 +7,8 @@ their environment.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import secrets
@@ -63,6 +65,15 @@ def python_service(name: str, argv: list[str], workdir: Path, env: dict[str, str
     )
 
 
+def shared_secret_key(database_url: str) -> str:
+    """The key for webhook secrets at rest that every server process on ``database_url``
+    gets: each has its own data directory, so each would otherwise generate its own key and
+    all but the first would be refused at start. Derived from the URL so that processes
+    started apart agree; for these throwaway databases only, never for a real centre."""
+    digest = hashlib.sha256(b"onebox secret key\0" + database_url.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
 class ServerProcess:
     def __init__(
         self,
@@ -91,6 +102,7 @@ class ServerProcess:
         }
         if database_url:
             env["SERVER_DATABASE_URL"] = database_url
+            env["SERVER_SECRET_KEY"] = shared_secret_key(database_url)
         if admin_password:
             env["SERVER_ADMIN_PASSWORD"] = admin_password
         env.update(settings or {})
