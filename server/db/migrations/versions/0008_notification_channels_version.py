@@ -1,5 +1,6 @@
-"""a version number for the notification channels, moved by every change, so each server
-process sees another's change without re-reading the whole table
+"""a version number for the notification channels, moved by every change
+
+Each server process reads it to see another's change without re-reading the whole table.
 
 Revision ID: 0008
 Revises: 0007

@@ -1,6 +1,6 @@
-"""webhook secrets encrypted at rest with SERVER_SECRET_KEY (Fernet), and a key check that
-stops a process started with another key
+"""webhook secrets encrypted at rest with SERVER_SECRET_KEY, and a check value for the key
 
+The check value stops a process started with another key (server/notify/secret_box.py).
 The key is handed over by the server (``migrate(engine, secrets=...)``, which puts it in the
 Alembic config's attributes): it never lives in the database. Secrets stored in plain text
 before this revision are sealed here; without a key that is refused rather than skipped.
