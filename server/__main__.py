@@ -25,6 +25,11 @@ def main() -> int:
         print(f"server: invalid configuration:\n{err}", file=sys.stderr)
         return 2
     app = create_app(settings)
+    try:
+        app.state.centre.prepare_store()
+    except ConfigurationError as err:
+        print(f"server: {err}", file=sys.stderr)
+        return 2
     tune_collector()
     _Server(uvicorn_config(settings, app), app.state.centre.hub).run()
     return 0

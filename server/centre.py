@@ -119,9 +119,15 @@ class Centre:
         )
         self.metrics.watch(self)
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+    def prepare_store(self) -> None:
+        """Bring the schema up to date and check the secret key against it; idempotent.
+        ``python -m server`` calls it before serving, so a wrong key ends the process with
+        one line rather than inside the application's start-up."""
         migrate(self.engine, self.secrets)
         self._check_secret_key()
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.prepare_store()
         self._ensure_first_user()
         self.hub.bind(loop)
         if self.relay is not None:

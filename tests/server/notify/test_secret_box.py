@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +135,28 @@ def test_another_key_is_refused_at_start_with_one_clear_error(
     finally:
         other.stop()
         loop.close()
+
+
+def test_python_m_server_with_another_key_exits_with_one_line(centre: Centre) -> None:
+    """The operator starting the server sees why, not an application start-up traceback."""
+    centre.prepare_store()  # the first key used on this database is checked in
+    wrong_key = Fernet.generate_key().decode()
+    env = {
+        **os.environ,
+        "SERVER_DATA_DIR": str(centre.settings.data_dir),
+        "SERVER_SECRET_KEY": wrong_key,
+        "SERVER_MQTT_ENABLED": "false",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "server"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[3],
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == f"server: {MISMATCH}"
+    assert "Traceback" not in done.stderr
+    assert wrong_key not in done.stderr + done.stdout
