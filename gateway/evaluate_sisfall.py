@@ -6,15 +6,18 @@ samples (a boxcar anti-alias filter and decimation in one step; a trailing parti
 under 20 ms, is dropped). A 50 Hz sample is stamped at the centre of its block, 7.5 ms after
 the block's first raw sample, so detector times and raw-sample times share one clock.
 
-The fall score's weights and cut-off are choices, so they are fitted on some subjects and
+The fall score's weights and cut-offs are choices, so they are fitted on some subjects and
 scored on others: k subject folds, each scored with a configuration fitted on the other
-folds (a class-balanced logistic regression over the gated candidates, then the cut-off
-maximising sensitivity + specificity of trial alarms). The fit is fast because the
-detector's candidates (start, peak window, decision time, features) depend only on
-``impact_g`` and the windows, which are fixed: the pre-gate and the score only accept or
-reject a decided candidate. So the detector runs once with everything open, and each fold is
-an exact filter over those candidates, scored with the detector's own ``fall_score``. A real
-detector run per fold with the fitted configuration checks that, event for event.
+folds (a class-balanced logistic regression over the gated candidates, then the two cut-offs,
+immediate and confirmed, maximising sensitivity + specificity of trial alarms). The fit is
+fast because the detector's candidates (start, peak window, decision times, features, and
+whether the wearer stays in the new posture until ``confirm_s``) depend only on
+``impact_g`` and the windows, which are fixed: the pre-gate and the score only accept, hold
+or reject a decided candidate. So the detector runs twice with everything open (every
+candidate reported at ``settle_s``; every candidate held, so the confirmed ones are reported
+at ``confirm_s``), and each fold is an exact filter over those candidates, scored with the
+detector's own ``fall_score``. A real detector run per fold with the fitted configuration
+checks that, event for event.
 
 Falls decided after a recording ends are not counted: the detector did not see that long.
 """
@@ -43,6 +46,7 @@ from gateway.detect.fall import (
     feature_values,
     initial_state,
 )
+from gateway.fall_cutoffs import choose_cutoffs
 
 Array = NDArray[np.float64]
 Mask = NDArray[np.bool_]
@@ -152,10 +156,18 @@ class Candidates:
     velocity_change_gs: Array
     t_impact: Array
     t_detect: Array
+    t_confirmed: Array  # s, when a held candidate would be confirmed; NaN if it would not
 
     @classmethod
-    def from_events(cls, per_trial: Sequence[Sequence[FallEvent]]) -> Candidates:
+    def from_events(
+        cls,
+        per_trial: Sequence[Sequence[FallEvent]],
+        confirmed: Sequence[Sequence[FallEvent]] | None = None,
+    ) -> Candidates:
+        """Candidates from an ``open_config`` run, confirmation times from a
+        ``confirm_config`` run (matched by trial and impact time)."""
         flat = [e for events in per_trial for e in events]
+        held = {(e.stream, e.t_impact): e.t_detect for events in confirmed or [] for e in events}
 
         def col(name: str) -> Array:
             return np.array([getattr(e, name) for e in flat], dtype=np.float64)
@@ -168,7 +180,14 @@ class Candidates:
             col("velocity_change_gs"),
             col("t_impact"),
             col("t_detect"),
+            np.array([held.get((e.stream, e.t_impact), np.nan) for e in flat], np.float64),
         )
+
+    @classmethod
+    def of_trials(cls, trials: Sequence[Trial], base: FallConfig | None = None) -> Candidates:
+        """Every candidate of ``trials``, from the two open runs."""
+        opened = run_detector(trials, open_config(base))
+        return cls.from_events(opened, run_detector(trials, confirm_config(base)))
 
     def gated(self, config: FallConfig) -> Mask:
         """The detector's pre-gate, the same comparisons on the same floats."""
@@ -186,9 +205,15 @@ class Candidates:
         rows = zip(*(getattr(self, name).tolist() for name in FIELDS), strict=True)
         return np.array([feature_values(*row) for row in rows], dtype=np.float64).reshape(-1, 4)
 
+    def decisions(self, config: FallConfig) -> tuple[Mask, Array]:
+        """The candidates a detector run with ``config`` reports as falls, and when."""
+        gated, scores = self.gated(config), self.scores(config)
+        now = gated & (scores >= config.score_cutoff)
+        held = gated & ~now & (scores >= config.confirm_cutoff) & ~np.isnan(self.t_confirmed)
+        return now | held, np.where(held, self.t_confirmed, self.t_detect)
+
     def accepted(self, config: FallConfig) -> Mask:
-        """The candidates a detector run with ``config`` reports as falls."""
-        return np.asarray(self.gated(config) & (self.scores(config) >= config.score_cutoff))
+        return self.decisions(config)[0]
 
 
 FIELDS = ("peak_g", "angle_deg", "stillness_g", "velocity_change_gs")
@@ -202,6 +227,11 @@ def open_config(base: FallConfig | None = None) -> FallConfig:
         max_still_g=float("inf"),
         score_cutoff=float("-inf"),
     )
+
+
+def confirm_config(base: FallConfig | None = None) -> FallConfig:
+    """``base`` with every candidate held for confirmation: the confirmed ones are reported."""
+    return replace(open_config(base), score_cutoff=float("inf"), confirm_cutoff=float("-inf"))
 
 
 def fit_weights(x: Array, y: Mask, l2: float = L2) -> tuple[Array, Array, Array, float]:
@@ -229,38 +259,19 @@ def fit_weights(x: Array, y: Mask, l2: float = L2) -> tuple[Array, Array, Array,
     return mean, scale, p[1:], float(p[0])
 
 
-def trial_max_score(c: Candidates, config: FallConfig, n_trials: int) -> Array:
-    """Per trial the highest score among its gated candidates; -inf without one."""
+def trial_max_score(c: Candidates, config: FallConfig, n_trials: int, held: bool = False) -> Array:
+    """Per trial the highest score among its gated candidates (``held``: among those that
+    would be confirmed); -inf without one."""
     best = np.full(n_trials, -np.inf)
-    ok = c.gated(config)
+    ok = c.gated(config) & (~np.isnan(c.t_confirmed) if held else True)
     np.maximum.at(best, c.trial[ok], c.scores(config)[ok])
     return best
-
-
-def choose_cutoff(best: Array, is_fall: Mask) -> tuple[float, float]:
-    """The cut-off maximising sensitivity + specificity of ``best >= cut-off``.
-
-    Candidate cut-offs lie midway between consecutive distinct trial scores (and beyond both
-    ends); the comparison is exact (tp * N + tn * P) and ties go to the cut-off nearest 0, the
-    balanced logistic model's own boundary. Returns it and (SE + SP) / 2 in %.
-    """
-    finite = np.unique(best[np.isfinite(best)])
-    cuts = np.concatenate([[-1e9], (finite[1:] + finite[:-1]) / 2, [1e9]])
-    if len(finite):
-        cuts[0], cuts[-1] = finite[0] - 1.0, finite[-1] + 1.0
-    falls, adls = np.sort(best[is_fall]), np.sort(best[~is_fall])
-    tp = len(falls) - np.searchsorted(falls, cuts, side="left")
-    tn = np.searchsorted(adls, cuts, side="left")
-    key = tp * len(adls) + tn * len(falls)
-    top = np.flatnonzero(key == key.max())
-    j = top[np.argmin(np.abs(cuts[top]))]
-    return float(cuts[j]), round(100.0 * float(key[j]) / (len(falls) * len(adls)) / 2, 2)
 
 
 def fit_config(
     c: Candidates, is_fall: Mask, train: Mask, base: FallConfig | None = None
 ) -> tuple[FallConfig, float]:
-    """Score weights and cut-off fitted on the ``train`` trials only; the rest is ``base``.
+    """Score weights and cut-offs fitted on the ``train`` trials only; the rest is ``base``.
 
     The weights are fitted on the gated candidates of those trials, each labelled by its
     trial. Returns the configuration and its training (SE + SP) / 2 in %.
@@ -280,9 +291,10 @@ def fit_config(
         score_weights=tup(weights),
         score_bias=bias,
     )
-    best = trial_max_score(c, config, len(is_fall))
-    cutoff, mean_pct = choose_cutoff(best[train], is_fall[train])
-    return replace(config, score_cutoff=cutoff), mean_pct
+    n = len(is_fall)
+    now, held = trial_max_score(c, config, n), trial_max_score(c, config, n, held=True)
+    cutoff, confirm, mean_pct = choose_cutoffs(now[train], held[train], is_fall[train])
+    return replace(config, score_cutoff=cutoff, confirm_cutoff=confirm), mean_pct
 
 
 @dataclass(frozen=True)
@@ -294,12 +306,18 @@ class Outcome:
     t_detect: Array
 
     @classmethod
-    def from_candidates(cls, c: Candidates, accepted: Mask, n_trials: int) -> Outcome:
-        trial = c.trial[accepted]
-        first = np.unique(trial, return_index=True)[1]  # candidates are in time order
+    def from_candidates(
+        cls, c: Candidates, accepted: Mask, decided: Array, n_trials: int
+    ) -> Outcome:
+        """Alarms of the ``accepted`` candidates, decided at ``decided`` (s): the first
+        decision of each trial."""
+        order = np.flatnonzero(accepted)
+        order = order[np.lexsort((c.t_impact[order], decided[order], c.trial[order]))]
+        trial = c.trial[order]
+        first = order[np.unique(trial, return_index=True)[1]]
         t_impact, t_detect = np.full(n_trials, np.nan), np.full(n_trials, np.nan)
-        t_impact[trial[first]] = c.t_impact[accepted][first]
-        t_detect[trial[first]] = c.t_detect[accepted][first]
+        t_impact[c.trial[first]] = c.t_impact[first]
+        t_detect[c.trial[first]] = decided[first]
         return cls(~np.isnan(t_detect), t_impact, t_detect)
 
     def subset(self, keep: Mask) -> Outcome:
@@ -327,7 +345,9 @@ def balanced_score(alarm: Mask, is_fall: Mask) -> tuple[int, int, int, int]:
 
 
 def _event_keys(events: Sequence[FallEvent]) -> list[tuple[float, ...]]:
-    return [(e.t_impact, e.t_detect, *(getattr(e, f) for f in (*FIELDS, "score"))) for e in events]
+    """Every field of each event, in decision order (ties: impact order)."""
+    keys = [(e.t_impact, e.t_detect, *(getattr(e, f) for f in (*FIELDS, "score"))) for e in events]
+    return sorted(keys, key=lambda key: (key[1], key[0]))
 
 
 AGREEMENT_KEYS = ("trials", "exact_events", "exact_alarm")
@@ -345,12 +365,15 @@ def agreement(
     and trials whose alarm decision is identical.
     """
     counts = dict.fromkeys(AGREEMENT_KEYS, 0) | {"trials": len(idx)}
-    ok = c.accepted(config)
+    ok, decided = c.decisions(config)
     scores = c.scores(config)
-    columns = (c.t_impact, c.t_detect, *(getattr(c, f) for f in FIELDS), scores)
+    columns = (c.t_impact, decided, *(getattr(c, f) for f in FIELDS), scores)
     for j, i in enumerate(idx):
         sel = np.flatnonzero(ok & (c.trial == i))
-        got = [tuple(float(col[k]) for col in columns) for k in sel]
+        got = sorted(
+            (tuple(float(col[k]) for col in columns) for k in sel),
+            key=lambda key: (key[1], key[0]),
+        )
         want = _event_keys(real[j])
         counts["exact_events"] += got == want
         counts["exact_alarm"] += bool(got) == bool(want)
@@ -425,7 +448,10 @@ def summarise(trials: Sequence[Trial], out: Outcome) -> dict[str, Any]:
 
 def score_params(config: FallConfig) -> dict[str, Any]:
     """The fitted part of a configuration, as FallConfig keyword arguments."""
-    names = ("feature_mean", "feature_scale", "score_weights", "score_bias", "score_cutoff")
+    names = (
+        *("feature_mean", "feature_scale", "score_weights", "score_bias"),
+        *("score_cutoff", "confirm_cutoff"),
+    )
     return {name: getattr(config, name) for name in names}
 
 
@@ -433,7 +459,7 @@ def _checked(
     trials: Sequence[Trial], c: Candidates, idx: NDArray[np.int64], config: FallConfig
 ) -> tuple[Outcome, dict[str, int]]:
     """Trials ``idx`` scored by filtering ``c`` with ``config``, and checked by a real run."""
-    out = Outcome.from_candidates(c, c.accepted(config), len(trials))
+    out = Outcome.from_candidates(c, *c.decisions(config), len(trials))
     real = run_detector([trials[i] for i in idx.tolist()], config)
     return out, agreement(real, idx, config, c)
 
@@ -443,7 +469,7 @@ def _default_run(trials: Sequence[Trial], c: Candidates) -> dict[str, Any]:
     late: list[FallEvent] = []
     events = run_detector(trials, FallConfig(), late=late)
     ran = Candidates.from_events(events)
-    out = Outcome.from_candidates(ran, np.ones(len(ran.trial), bool), len(trials))
+    out = Outcome.from_candidates(ran, np.ones(len(ran.trial), bool), ran.t_detect, len(trials))
     late_falls = {e.stream for e in late if trials[e.stream].is_fall}
     return summarise(trials, out) | {
         "config": score_params(FallConfig()),
@@ -476,7 +502,7 @@ def evaluate(trials: Sequence[Trial]) -> dict[str, Any]:
     """Leave-subjects-out, young-to-elderly and default figures, each checked by real runs."""
     is_fall = np.array([t.is_fall for t in trials])
     elderly = np.array([t.elderly for t in trials])
-    c = Candidates.from_events(run_detector(trials, open_config()))
+    c = Candidates.of_trials(trials)
     config, fitted = fit_config(c, is_fall, ~elderly)
     out, agree = _checked(trials, c, np.flatnonzero(elderly), config)
     young_to_elderly = summarise([t for t in trials if t.elderly], out.subset(elderly))
@@ -564,7 +590,10 @@ def _delay_rows(res: dict[str, Any]) -> list[str]:
 
 def _fmt_params(p: dict[str, Any]) -> str:
     w = " ".join(f"{v:+.2f}" for v in p["score_weights"])
-    return f"w {w}  b {p['score_bias']:+.2f}  cut {p['score_cutoff']:+.3f}"
+    return (
+        f"w {w}  b {p['score_bias']:+.2f}  cut {p['score_cutoff']:+.3f}"
+        f" confirm {p['confirm_cutoff']:+.3f}"
+    )
 
 
 def _fit_rows(res: dict[str, Any]) -> list[str]:

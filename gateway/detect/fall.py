@@ -24,6 +24,15 @@ A candidate is a fall when it passes a pre-gate, ``angle_deg >= min_angle_deg`` 
 :func:`fall_score`, which is plain float arithmetic in a fixed order, so anything scoring a
 candidate with it decides exactly as the detector does.
 
+A gated candidate scoring below ``score_cutoff`` but at least ``confirm_cutoff`` (a faint
+onto the floor: a soft impact, little free fall) is held: ``confirm_s`` after its impact it
+is a fall, with the features it had, if the posture (the faster low-pass) is still within
+``confirm_angle_deg`` of the posture at ``settle_s``. Rolling from the back onto the side and
+back, or lying down and getting up again, look like such a fall at ``settle_s`` (a recording
+that starts lying gives no upright posture to compare with), but the wearer does not stay
+down. A held candidate is no longer superseded by a larger impact: a knock while lying does
+not cancel the fall; a change of posture does.
+
 A new crossing after the peak window starts a new candidate *beside* a pending one. A pending
 candidate whose impact is weaker than the new one's (so far) is dropped: the stumble before
 the fall, or a run of jogging steps, is superseded by the larger impact that follows. One
@@ -31,8 +40,8 @@ whose impact is larger stays and is decided on its own features: a fall's hard i
 followed more than ``peak_window_s`` later by a smaller bounce or a roll onto the back used to
 be replaced by that bounce, judged with a weak peak and the orientation of the moment before
 the bounce, and missed (SisFall F01-F03 slips with 4-8 g impacts). Candidates start at least
-``peak_window_s`` apart and live at most ``peak_window_s + settle_s``, so ``SLOTS`` of them per
-stream, used round robin, never overwrite a pending one (checked in :class:`FallConfig`).
+``peak_window_s`` apart and live at most ``peak_window_s + confirm_s``, so ``SLOTS`` of them
+per stream, used round robin, never overwrite a pending one (checked in :class:`FallConfig`).
 
 Everything runs on a fixed internal grid (``rate_hz``; see :mod:`gateway.detect.resample`
 for irregular or other-rate input). The per-sample loop below steps all streams at once;
@@ -61,7 +70,7 @@ Features = tuple[float, float, float, float]
 
 FEATURES = ("ln_peak_g", "angle_deg", "ln_stillness_g", "velocity_change_gs")
 STILL_FLOOR_G = 1e-3  # stillness below 1 mg is all the same: a device lying on the floor
-SLOTS = 4  # candidates pending at once per stream, at most
+SLOTS = 8  # candidates pending at once per stream, at most
 
 
 @dataclass(frozen=True)
@@ -71,16 +80,16 @@ class FallConfig:
     The pre-gate (``min_angle_deg``, ``max_still_g``) is fixed and loose; the score decides.
     ``feature_mean``, ``feature_scale``, ``score_weights`` and ``score_bias`` are a
     class-balanced, L2-penalised logistic regression over the gated candidates of ALL SisFall
-    subjects (every candidate labelled by its trial), and ``score_cutoff`` maximises
-    sensitivity + specificity of trial alarms on the same subjects. Reproduce them with
-    ``python -m gateway.evaluate_sisfall`` (the "fitted on all subjects" lines); its
+    subjects (every candidate labelled by its trial), and ``score_cutoff`` and
+    ``confirm_cutoff`` are the pair maximising sensitivity + specificity of trial alarms on
+    the same subjects, with at most 5 % of the falls waiting for confirmation. Reproduce them
+    with ``python -m gateway.evaluate_sisfall`` (the "fitted on all subjects" lines); its
     leave-subjects-out figures refit them per fold, so they are the honest ones.
 
-    They were fitted before a larger impact stopped being replaced by a later smaller one
-    (:data:`SLOTS`). Refitted on today's candidates the weights barely move, but the cut-off
-    rises from -2.88 to -2.31, which on SisFall taken down to 20 Hz and rotated costs about
-    0.9 points of sensitivity for 0.3 of specificity; the earlier fit stays, as it
-    generalises to other rates better (``python -m gateway.evaluate_rates``).
+    ``confirm_s`` and ``confirm_angle_deg`` are not fitted: after a fall the wearer stays
+    down for longer than 6 s, while rolling over in bed (back to side and back), lying down
+    and getting up again, or sitting down hard and leaning back change the posture again
+    within seconds. A fall whose score is clear is still decided at ``settle_s``.
     """
 
     rate_hz: float = 50.0
@@ -95,25 +104,31 @@ class FallConfig:
     reference_hz: float = 0.1  # slower low-pass for the posture before it
     # Fitted on all SisFall subjects; order as FEATURES.
     feature_mean: Features = (
-        1.5705816096582383,
-        89.60772178309995,
-        -4.433675540725081,
-        0.14725189869866442,
+        1.5724469329582036,
+        89.54640199312837,
+        -4.412376799449474,
+        0.14787780432089687,
     )
     feature_scale: Features = (
-        0.4547272599151781,
-        14.485940155964665,
-        0.7450412460952449,
-        0.0570152415157492,
+        0.4547611832572017,
+        14.475502512774895,
+        0.780136867725095,
+        0.05746768339618045,
     )
     score_weights: Features = (
-        3.156150001582012,
-        1.038570029268374,
-        -0.2599810407193386,
-        0.7798528180453933,
+        3.145643220401453,
+        1.0134058439960774,
+        -0.24221489171071245,
+        0.7877235905605584,
     )
-    score_bias: float = 4.319031321500246
-    score_cutoff: float = -2.878651879818637
+    score_bias: float = 4.315056426753011
+    score_cutoff: float = -2.062928443831183
+    # A gated candidate scoring below score_cutoff but at least confirm_cutoff is decided
+    # again confirm_s after its impact: a fall if the posture then is within
+    # confirm_angle_deg of the posture at settle_s (the wearer stayed down).
+    confirm_cutoff: float = -5.324068754580928
+    confirm_s: float = 6.0
+    confirm_angle_deg: float = 20.0
 
     def __post_init__(self) -> None:
         if not 10 <= self.rate_hz <= 400:
@@ -122,8 +137,10 @@ class FallConfig:
             raise ValueError("need 0 < still_from_s < settle_s")
         if self.peak_window_s >= self.settle_s:
             raise ValueError("need peak_window_s < settle_s")
-        if self.settle_s >= (SLOTS - 1) * self.peak_window_s:
-            raise ValueError(f"need settle_s < {SLOTS - 1} * peak_window_s: {SLOTS} slots")
+        if self.confirm_s <= self.settle_s:
+            raise ValueError("need confirm_s > settle_s")
+        if self.confirm_s >= (SLOTS - 1) * self.peak_window_s:
+            raise ValueError(f"need confirm_s < {SLOTS - 1} * peak_window_s: {SLOTS} slots")
         if self.impact_g <= 1.0:
             raise ValueError("impact_g must exceed 1 g")
         if self.velocity_window_s <= 0:
@@ -189,6 +206,12 @@ class FallState:
     peak: Array = field(default_factory=lambda: np.zeros((0, SLOTS)))
     before: Array = field(default_factory=lambda: np.zeros((0, SLOTS, 3)))
     velocity: Array = field(default_factory=lambda: np.zeros((0, SLOTS)))  # g s, at the impact
+    # A candidate waiting for its confirmation: its posture and features at settle_s.
+    confirming: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, SLOTS), bool))
+    settled: Array = field(default_factory=lambda: np.zeros((0, SLOTS, 3)))
+    angle: Array = field(default_factory=lambda: np.zeros((0, SLOTS)))
+    stillness: Array = field(default_factory=lambda: np.zeros((0, SLOTS)))
+    score: Array = field(default_factory=lambda: np.zeros((0, SLOTS)))
     # max(0, 1 - |a|) of the last velocity_window_s samples, oldest first; sized when primed.
     deficit: Array = field(default_factory=lambda: np.zeros((0, 0)))
     # |a| of the samples before this block that a stillness window may still need.
@@ -218,6 +241,11 @@ def initial_state(t_start: Array | list[float]) -> FallState:
         peak=np.zeros((n, SLOTS)),
         before=np.zeros((n, SLOTS, 3)),
         velocity=np.zeros((n, SLOTS)),
+        confirming=np.zeros((n, SLOTS), bool),
+        settled=np.zeros((n, SLOTS, 3)),
+        angle=np.zeros((n, SLOTS)),
+        stillness=np.zeros((n, SLOTS)),
+        score=np.zeros((n, SLOTS)),
     )
 
 
@@ -280,6 +308,11 @@ def detect(
         peak=state.peak.copy(),
         before=state.before.copy(),
         velocity=state.velocity.copy(),
+        confirming=state.confirming.copy(),
+        settled=state.settled.copy(),
+        angle=state.angle.copy(),
+        stillness=state.stillness.copy(),
+        score=state.score.copy(),
         deficit=deficit_kept,
         recent=recent_kept,
     )
@@ -324,8 +357,9 @@ def _step_samples(s: FallState, consumed: Ints, b: _Block) -> list[FallEvent]:
         if moved.any():
             _move(s, np.flatnonzero(moved), start, now, k, b)
         decide = now == s.next_decision
-        if decide.any():
+        while decide.any():  # a settling and a confirming candidate may share a sample
             events += _decide(s, np.flatnonzero(decide), now, k, b)
+            decide = now == s.next_decision
     return events
 
 
@@ -338,22 +372,29 @@ def _move(s: FallState, i: Index, start: NDArray[np.bool_], now: Ints, k: int, b
     fresh, slot = i[new], j[new]
     s.started_at[fresh] = now[fresh]
     s.pending[fresh, slot] = True
+    s.confirming[fresh, slot] = False
     s.before[fresh, slot] = b.reference[fresh, :, k]
     s.peak[i, j] = s.latest_peak[i] = m[i]
     s.impact_at[i, j] = now[i]
     # The velocity change at the impact sample: the window before it, summed in time order,
     # the same floats however the blocks were cut.
     s.velocity[i, j] = b.deficit[i, k : k + window].sum(axis=1) / b.config.rate_hz
-    # An earlier candidate whose impact was weaker is superseded by the larger one.
-    weaker = s.peak[i] < m[i, None]
+    # An earlier candidate whose impact was weaker is superseded by the larger one, unless
+    # it was decided already and only waits for its confirmation.
+    weaker = (s.peak[i] < m[i, None]) & ~s.confirming[i]
     weaker[np.arange(len(i)), j] = False
     s.pending[i] &= ~weaker
     s.next_decision[i] = _next_decision(s, i, b.config)
 
 
+def _due(s: FallState, i: Index, config: FallConfig) -> Ints:
+    """(len(i), SLOTS) sample at which each candidate of streams ``i`` is (next) decided."""
+    settle, confirm = config.samples(config.settle_s), config.samples(config.confirm_s)
+    return np.asarray(s.impact_at[i] + np.where(s.confirming[i], confirm, settle))
+
+
 def _next_decision(s: FallState, i: Index, config: FallConfig) -> Ints:
-    settle = config.samples(config.settle_s)
-    return np.asarray(np.where(s.pending[i], s.impact_at[i] + settle, NEVER).min(axis=1))
+    return np.asarray(np.where(s.pending[i], _due(s, i, config), NEVER).min(axis=1))
 
 
 def fall_score(
@@ -395,38 +436,86 @@ def feature_values(
     return (math.log(peak_g), angle_deg, math.log(still), velocity_change_gs)
 
 
+def _angles(u: Array, v: Array) -> list[float]:
+    """Degrees between the rows of ``u`` and ``v`` (n, 3)."""
+    norms = np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1)
+    cos = np.einsum("ij,ij->i", u, v) / np.maximum(norms, 1e-9)
+    return [math.degrees(math.acos(min(max(c, -1.0), 1.0))) for c in cos.tolist()]
+
+
 def _decide(s: FallState, idx: Index, now: Ints, k: int, b: _Block) -> list[FallEvent]:
-    """Decide the candidate of each stream ``idx`` whose settle time is sample ``k``."""
+    """Decide one candidate of each stream ``idx`` that is due at sample ``k``: a candidate
+    settling (``settle_s`` after its impact) or one waiting for its confirmation."""
     config = b.config
-    settle = config.samples(config.settle_s)
-    # Impacts of one stream lie on distinct samples, so one slot per stream decides.
-    slot = np.argmax(s.pending[idx] & (s.impact_at[idx] + settle == now[idx, None]), axis=1)
-    s.pending[idx, slot] = False
+    # Impacts of one stream lie on distinct samples, so at most one settling and one
+    # confirming candidate per stream are due; one is taken per call.
+    slot = np.argmax(s.pending[idx] & (_due(s, idx, config) == now[idx, None]), axis=1)
+    confirm = s.confirming[idx, slot]
+    events = _confirm(s, idx[confirm], slot[confirm], now, k, b)
+    events += _settle(s, idx[~confirm], slot[~confirm], now, k, b)
     s.next_decision[idx] = _next_decision(s, idx, config)
-    before, after = s.before[idx, slot], b.posture[idx, :, k]
-    norms = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
-    cos = np.einsum("ij,ij->i", before, after) / np.maximum(norms, 1e-9)
+    return sorted(events, key=lambda e: e.stream)
+
+
+def _settle(s: FallState, idx: Index, slot: Index, now: Ints, k: int, b: _Block) -> list[FallEvent]:
+    """Candidates ``slot`` of streams ``idx``, ``settle_s`` after their impact: a fall, not
+    one, or (scoring between the cut-offs) held for confirmation."""
+    config = b.config
+    s.pending[idx, slot] = False
+    after = b.posture[idx, :, k]
+    angles = _angles(s.before[idx, slot], after)
     # |a| from still_from_s to settle_s after the impact: the last still_samples samples.
-    std = b.recent[idx, k : k + config.still_samples].std(axis=1)
-    rate = config.rate_hz
+    std = b.recent[idx, k : k + config.still_samples].std(axis=1).tolist()
     events = []
-    for i, j, c, sd in zip(idx.tolist(), slot.tolist(), cos.tolist(), std.tolist(), strict=True):
-        angle = math.degrees(math.acos(min(max(c, -1.0), 1.0)))
+    for n, (i, j) in enumerate(zip(idx.tolist(), slot.tolist(), strict=True)):
+        angle, sd = angles[n], std[n]
         if angle < config.min_angle_deg or sd > config.max_still_g:
             continue  # the pre-gate
-        peak, velocity = float(s.peak[i, j]), float(s.velocity[i, j])
-        score = fall_score(config, peak, angle, sd, velocity)
+        score = fall_score(config, float(s.peak[i, j]), angle, sd, float(s.velocity[i, j]))
         if score >= config.score_cutoff:
-            events.append(
-                FallEvent(
-                    stream=i,
-                    t_impact=float(s.t_start[i] + s.impact_at[i, j] / rate),
-                    t_detect=float(s.t_start[i] + now[i] / rate),
-                    peak_g=peak,
-                    angle_deg=angle,
-                    stillness_g=sd,
-                    velocity_change_gs=velocity,
-                    score=score,
-                )
-            )
+            events.append(_event(s, i, j, now, config, angle, sd, score))
+        elif score >= config.confirm_cutoff:
+            s.pending[i, j] = s.confirming[i, j] = True
+            s.settled[i, j] = after[n]
+            s.angle[i, j], s.stillness[i, j], s.score[i, j] = angle, sd, score
     return events
+
+
+def _confirm(
+    s: FallState, idx: Index, slot: Index, now: Ints, k: int, b: _Block
+) -> list[FallEvent]:
+    """Candidates ``slot`` of streams ``idx``, ``confirm_s`` after their impact: a fall if
+    the wearer is still in the posture reached at ``settle_s``."""
+    config = b.config
+    s.pending[idx, slot] = s.confirming[idx, slot] = False
+    angles = _angles(s.settled[idx, slot], b.posture[idx, :, k])
+    return [
+        _event(s, i, j, now, config, float(s.angle[i, j]), float(s.stillness[i, j]), score)
+        for i, j, moved, score in zip(
+            idx.tolist(), slot.tolist(), angles, s.score[idx, slot].tolist(), strict=True
+        )
+        if moved <= config.confirm_angle_deg
+    ]
+
+
+def _event(
+    s: FallState,
+    i: int,
+    j: int,
+    now: Ints,
+    config: FallConfig,
+    angle: float,
+    stillness: float,
+    score: float,
+) -> FallEvent:
+    rate = config.rate_hz
+    return FallEvent(
+        stream=i,
+        t_impact=float(s.t_start[i] + s.impact_at[i, j] / rate),
+        t_detect=float(s.t_start[i] + now[i] / rate),
+        peak_g=float(s.peak[i, j]),
+        angle_deg=angle,
+        stillness_g=stillness,
+        velocity_change_gs=float(s.velocity[i, j]),
+        score=score,
+    )

@@ -16,7 +16,7 @@ from gateway.evaluate_sisfall import (
     Trial,
     agreement,
     block_mean,
-    choose_cutoff,
+    confirm_config,
     fit_config,
     fit_weights,
     load_trials,
@@ -26,6 +26,7 @@ from gateway.evaluate_sisfall import (
     subject_folds,
     summarise,
 )
+from gateway.fall_cutoffs import choose_cutoffs
 
 SAMPLE = (
     *("F02_SA02_R03", "D13_SA03_R02", "D13_SA01_R01", "F07_SA04_R01", "F13_SA05_R02"),
@@ -62,7 +63,7 @@ def test_folds_are_subject_wise_and_deterministic(trials: list[Trial]) -> None:
 def test_score_filtering_equals_real_runs(trials: list[Trial]) -> None:
     by_id = {t.trial_id: t for t in trials}
     sample = [by_id[i] for i in SAMPLE]
-    c = Candidates.from_events(run_detector(sample, open_config()))
+    c = Candidates.of_trials(sample)
     is_fall = np.array([t.is_fall for t in sample])
     fitted, _ = fit_config(c, is_fall, np.ones(len(sample), bool))
     default = FallConfig()
@@ -70,7 +71,9 @@ def test_score_filtering_equals_real_runs(trials: list[Trial]) -> None:
         default,
         fitted,
         open_config(),
+        confirm_config(),
         replace(default, score_cutoff=default.score_cutoff + 3.0),
+        replace(default, confirm_cutoff=default.score_cutoff),  # nothing held
         replace(default, min_angle_deg=60.0, max_still_g=0.2),
     ]
     idx = np.arange(len(sample))
@@ -83,9 +86,9 @@ def test_score_filtering_equals_real_runs(trials: list[Trial]) -> None:
 
 
 def test_the_default_config_is_near_the_fit_on_all_subjects(trials: list[Trial]) -> None:
-    # The shipped score predates the current candidates (see FallConfig): its weights must
-    # still be the fit's, and its alarms within 0.1 point of the fitted configuration's.
-    c = Candidates.from_events(run_detector(trials, open_config()))
+    # The shipped score is the fit on all subjects (see FallConfig): its weights and cut-offs
+    # must still be the fit's, and its alarms within 0.1 point of the fitted configuration's.
+    c = Candidates.of_trials(trials)
     is_fall = np.array([t.is_fall for t in trials])
     fitted, fitted_pct = fit_config(c, is_fall, np.ones(len(trials), bool))
     default = FallConfig()
@@ -93,14 +96,16 @@ def test_the_default_config_is_near_the_fit_on_all_subjects(trials: list[Trial])
     assert np.allclose(default.feature_mean, fitted.feature_mean, rtol=0.02)
     assert np.allclose(default.feature_scale, fitted.feature_scale, rtol=0.05)
     assert default.score_bias == pytest.approx(fitted.score_bias, abs=0.05)
-    shipped = Outcome.from_candidates(c, c.accepted(default), len(trials))
+    assert default.score_cutoff == pytest.approx(fitted.score_cutoff, abs=0.1)
+    assert default.confirm_cutoff == pytest.approx(fitted.confirm_cutoff, abs=0.1)
+    shipped = Outcome.from_candidates(c, *c.decisions(default), len(trials))
     assert rates(shipped.alarm, is_fall)["mean_pct"] >= fitted_pct - 0.1
 
 
 def test_fit_uses_only_the_training_trials(trials: list[Trial]) -> None:
     by_id = {t.trial_id: t for t in trials}
     sample = [by_id[i] for i in SAMPLE]
-    c = Candidates.from_events(run_detector(sample, open_config()))
+    c = Candidates.of_trials(sample)
     is_fall = np.array([t.is_fall for t in sample])
     train = np.arange(len(sample)) < 7  # with a gated ADL (D13_SA03) and gated falls
     a, _ = fit_config(c, is_fall, train)
@@ -119,6 +124,13 @@ def test_logistic_fit_finds_the_separating_feature() -> None:
     assert ((z >= 0) == y).mean() > 0.95
 
 
+def choose_cutoff(best: np.ndarray, is_fall: np.ndarray) -> tuple[float, float]:
+    """The cut-off when nothing would be confirmed: one cut-off, nothing held."""
+    hi, lo, mean = choose_cutoffs(best, np.full(len(best), -np.inf), is_fall)
+    assert lo == hi
+    return hi, mean
+
+
 def test_cutoff_maximises_the_balanced_rate_ties_nearest_zero() -> None:
     best = np.array([3.0, 1.0, -np.inf, -2.0, 0.5, 2.0])
     is_fall = np.array([True, True, True, False, False, False])
@@ -130,6 +142,20 @@ def test_cutoff_maximises_the_balanced_rate_ties_nearest_zero() -> None:
     assert (cut, mean) == (0.0, 100.0)
     cut, mean = choose_cutoff(np.full(2, -np.inf), np.array([True, False]))
     assert mean == 50.0
+
+
+def test_cutoffs_hold_the_weak_falls_that_stay_down() -> None:
+    # Trial scores: three clear falls, two weak falls the wearer stayed down after (held
+    # scores -3 and -4), one weak ADL that stayed down (-6), two that did not (held -inf).
+    now = np.array([3.0, 2.5, 2.0, -3.0, -4.0, -6.0, -0.5, -1.0])
+    held = np.array([-np.inf, -np.inf, -np.inf, -3.0, -4.0, -6.0, -np.inf, -np.inf])
+    is_fall = np.array([True] * 5 + [False] * 3)
+    cutoffs = choose_cutoffs(now, held, is_fall, late_share=0.5)
+    # At once from 0.75 (between -0.5 and 2.0); held from -5.0 (between -6 and -4).
+    assert cutoffs == (0.75, -5.0, 100.0)
+    # With no fall allowed to wait, it is the single cut-off, and nothing is held.
+    assert choose_cutoffs(now, held, is_fall, late_share=0.0) == (0.75, 0.75, 80.0)
+    assert choose_cutoff(now, is_fall) == (0.75, 80.0)
 
 
 def test_a_fit_needs_both_classes() -> None:

@@ -197,16 +197,26 @@ def test_the_same_recording_at_other_rates_still_detects(every: int) -> None:
     assert t_impact == pytest.approx(falls_at(acc)[0], abs=0.1)
 
 
-def stand_fall_lie(quiet_s: float = 6.0) -> Array:
-    """Synthetic 50 Hz: upright, one 4 g impact, then lying on the side, still."""
-    n_quiet, n_lie = int(quiet_s * CONFIG.rate_hz), 4 * int(CONFIG.rate_hz)
+def stand_fall_lie(
+    quiet_s: float = 6.0, impact: tuple[float, float, float] = (3.0, 0.0, 2.5), lie_s: float = 4.0
+) -> Array:
+    """Synthetic 50 Hz: upright, one impact (3.9 g), then lying on the side, still."""
+    n_quiet, n_lie = int(quiet_s * CONFIG.rate_hz), int(lie_s * CONFIG.rate_hz)
     return np.concatenate(
         [
             np.tile([0.0, 0.0, 1.0], (n_quiet, 1)),
-            [[3.0, 0.0, 2.5]],
+            [impact],
             np.tile([1.0, 0.0, 0.0], (n_lie, 1)),
         ]
     )
+
+
+SOFT = (1.2, 0.0, 1.6)  # a 2 g impact without free fall: held for confirmation
+
+
+def grid_times(n: int, t0: float = 0.0) -> Array:
+    """Times (s) of ``n`` samples on the detector's grid from ``t0``."""
+    return np.asarray(t0 + np.arange(n) * STEP, dtype=np.float64)
 
 
 @settings(max_examples=60, deadline=None)
@@ -219,10 +229,16 @@ def stand_fall_lie(quiet_s: float = 6.0) -> Array:
     t0=st.floats(-1e4, 1e4),
 )
 @example(acc=stand_fall_lie(), t0=12.5)
-def test_any_finite_input_runs_and_decides_settle_s_after_the_impact(acc: Array, t0: float) -> None:
+@example(acc=stand_fall_lie(impact=SOFT, lie_s=7.0), t0=-3.0)
+def test_any_finite_input_runs_and_decides_settle_s_or_confirm_s_after_the_impact(
+    acc: Array, t0: float
+) -> None:
     t = t0 + np.arange(len(acc)) * STEP
     for event in WearerStream().feed(t, acc):
-        assert abs(event.t_detect - event.t_impact - CONFIG.settle_s) <= STEP
+        waited = event.t_detect - event.t_impact
+        if abs(waited - CONFIG.settle_s) > STEP:  # else a clear fall, decided at once
+            assert abs(waited - CONFIG.confirm_s) <= STEP
+            assert CONFIG.confirm_cutoff <= event.score < CONFIG.score_cutoff
         assert t0 <= event.t_impact < event.t_detect <= t[-1]
 
 
@@ -277,3 +293,37 @@ def test_candidates_never_outnumber_the_slots() -> None:
         acc = with_impact(acc, float(at), [0.0, 0.0, 2.0])
     whole = WearerStream().feed(np.arange(len(acc)) * STEP, acc)
     assert [round(e.t_impact, 6) for e in whole] == [26.0]
+
+
+def test_a_soft_fall_is_decided_once_the_wearer_has_stayed_down() -> None:
+    acc = stand_fall_lie(impact=SOFT, lie_s=7.0)
+    t = grid_times(len(acc), 100.0)
+    [event] = WearerStream().feed(t, acc)
+    assert CONFIG.confirm_cutoff <= event.score < CONFIG.score_cutoff
+    assert event.t_impact == pytest.approx(106.0)
+    assert event.t_detect - event.t_impact == pytest.approx(CONFIG.confirm_s)
+    # The same features as at settle_s: the event is the candidate, only decided later.
+    assert event.angle_deg == pytest.approx(90.0, abs=0.5)
+    assert event.score == fall_score(
+        CONFIG, event.peak_g, event.angle_deg, event.stillness_g, event.velocity_change_gs
+    )
+    for chunk in (1, 7, 64):
+        assert events_of(t, acc, chunk) == [event]
+
+
+def test_a_soft_fall_followed_by_a_return_to_the_posture_before_is_not_a_fall() -> None:
+    # Rolled onto the side and back 4 s later (SisFall D14), or lay down and got up again.
+    lie = stand_fall_lie(impact=SOFT, lie_s=4.0)
+    acc = np.concatenate([lie, np.tile([0.0, 0.0, 1.0], (5 * int(CONFIG.rate_hz), 1))])
+    assert falls_at(acc, grid_times(len(acc))) == []
+    # A clear fall is decided at settle_s, whatever the wearer does afterwards.
+    hard = np.concatenate([stand_fall_lie(lie_s=4.0), acc[len(lie) :]])
+    assert len(falls_at(hard, grid_times(len(hard)))) == 1
+
+
+def test_a_held_candidate_is_not_superseded_by_a_later_larger_impact() -> None:
+    # Lying after a soft fall, the wearer is shaken by a larger knock 4 s later (a bed rail,
+    # a helper) without changing posture: the fall is still confirmed.
+    acc = with_impact(stand_fall_lie(impact=SOFT, lie_s=8.0), 10.0, [2.5, 0.0, 0.0])
+    events = WearerStream().feed(np.arange(len(acc)) * STEP, acc)
+    assert [round(e.t_impact, 6) for e in events][:1] == [6.0]
