@@ -10,7 +10,9 @@ centre is blind meanwhile, so the fault is made loud exactly once per episode:
 - ``/api/health`` and the metrics read :attr:`StoreHealth.fault`;
 - once the database takes writes again, the episode is stored as a ``server_fault`` technical
   alarm (the centre's own account, gateway id ``server``, a name no gateway may have), so it is
-  in the alarm history and an operator acknowledges it.
+  in the alarm history and an operator acknowledges it. Every server process on the database
+  meets the same outage: the first to record it raises the alarm, the others add their view
+  to it (:mod:`server.store_fault_record`), so one outage is one alarm.
 
 Every part of the server that writes (the ingest lanes, the periodic jobs, the live relay)
 reports here: :meth:`StoreHealth.failed` with what went wrong, :meth:`StoreHealth.answered`
@@ -42,13 +44,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from protocol import AlarmBody, AlarmKind, AlarmMessage, Origin
 from protocol.messages import DEFAULT_PRIORITY
-from server.crud.alarms import get_alarm, ingest_alarm
+from server import Conflict
 from server.live import LiveHub
 from server.live_relay import announce_change
+from server.store_fault_record import CENTRE_ID, record_episode
 
 log = logging.getLogger(__name__)
-# The gateway id of the centre's own alarms: a reserved broker account, never a gateway.
-CENTRE_ID = "server"
 STANDING_KEY = "store"
 _IDS = uuid.UUID("0b7c6a52-3f0e-4f5d-9a47-5d2f4c3e8b11")
 _STORE_FAULTS = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
@@ -195,7 +196,8 @@ class StoreHealth:
                 cleared = self._unrecorded[0]
                 try:
                     self._store(cleared)
-                except exc.SQLAlchemyError as err:
+                except (exc.SQLAlchemyError, Conflict) as err:
+                    # Conflict: an operator changed the alarm it joins meanwhile; next answer.
                     log.warning("the store fault is not recorded yet: %s", _one_line(err))
                     return
                 self._unrecorded.pop(0)
@@ -204,19 +206,16 @@ class StoreHealth:
 
     def _store(self, cleared: _Cleared) -> None:
         message = server_fault_alarm(self._instance, cleared.fault, cleared.until, cleared.refused)
-        announced: dict[str, Any] | None = None
         with self._sessions.begin() as session:
-            if not ingest_alarm(session, message, cleared.until):
+            change, alarm = record_episode(session, message, cleared.until)
+            if not change:
                 return  # recorded before (an answer raced this one)
-            alarm = get_alarm(session, message.id)
-            announced = announce_change(
-                session, "alarm.raised", alarm, via_database=self._via_database
-            )
-        log.warning(
-            "alarm %s raised: the store failed for %.0f s",
-            message.id,
-            (cleared.until - cleared.fault.since).total_seconds(),
-        )
+            announced = announce_change(session, change, alarm, via_database=self._via_database)
+        lasted = (cleared.until - cleared.fault.since).total_seconds()
+        if change == "alarm.raised":
+            log.warning("alarm %s raised: the store failed for %.0f s", alarm.id, lasted)
+        else:
+            log.info("store fault of %.0f s added to alarm %s, the same outage's", lasted, alarm.id)
         if announced is not None:
             self._hub.publish(announced)
 
@@ -247,6 +246,7 @@ def server_fault_alarm(
                 "where": fault.where,
                 "refused_writes": refused,
                 "lasted_s": round((until - fault.since).total_seconds(), 1),
+                "servers": f"server-{instance}",  # those that met it, comma-separated
             },
         ),
     )

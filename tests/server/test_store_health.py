@@ -27,13 +27,8 @@ from server.db.models import Alarm, Gateway
 from server.ingest.broker import BrokerLink
 from server.main import create_app
 from server.periodic import PeriodicJob
-from server.store_health import (
-    CENTRE_ID,
-    StoreFault,
-    StoreHealth,
-    is_store_fault,
-    server_fault_alarm,
-)
+from server.store_fault_record import CENTRE_ID
+from server.store_health import StoreFault, StoreHealth, is_store_fault, server_fault_alarm
 from server.supervision import overdue
 from tests.factories import alarm_message
 from tests.server.test_api import PASSWORD, login
