@@ -14,7 +14,9 @@ from gateway.detect.fall import FallEvent
 from protocol.messages import MAX_TRACE_SAMPLES, AccelTrace
 
 TRACE_BEFORE_S = 2.0  # trace starts this long before the impact, ends at the decision
-KEEP_RAW_S = 10.0  # raw samples kept per wearer for the trace
+# Raw samples kept per wearer for the trace: TRACE_BEFORE_S plus the latest decision (a soft
+# fall is confirmed FallConfig.confirm_s = 6 s after its impact), with room for a late batch.
+KEEP_RAW_S = 14.0
 
 Xyz = tuple[float, float, float]
 

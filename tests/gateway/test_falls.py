@@ -237,6 +237,21 @@ def test_the_wearer_is_shown_that_the_fall_alarm_got_through_and_help_is_coming(
     assert links[BUTTON.device_id].sent == []  # a button that raised nothing is told nothing
 
 
+def test_soft_fall_confirmed_later_carries_its_trace_to_the_confirmation(
+    rig: Any, clock: Clock
+) -> None:
+    # Fainting forward from a chair (F13): a 2 g impact, decided only once the wearer has
+    # stayed down for confirm_s (6 s); the trace runs to that decision, within KEEP_RAW_S.
+    gateway, _ = rig
+    wear(gateway, clock, trial("F13_SA05_R01"))
+    [alarm] = alarms(gateway, clock.now + WINDOW + 1)
+    assert isinstance(alarm, AlarmMessage)
+    trace = alarm.body.trace
+    assert trace is not None
+    assert min(trace.t_s) <= -1.9
+    assert 5.9 <= max(trace.t_s) <= 6.1
+
+
 def test_a_stage_is_not_shown_over_not_delivered(rig: Any, clock: Clock) -> None:
     """Another alarm is stuck: the home must phone for help, which matters more."""
     gateway, links = rig
