@@ -5,7 +5,7 @@ The detector must work for sensors it was never fitted on: other rates, other mo
 plays every SisFall trial (200 Hz raw, in g) as such a sensor would, with the shipped
 :class:`~gateway.detect.fall.FallConfig` and nothing refitted, through the gateway's own
 path (:func:`~gateway.detect.resample.resample` onto the detector's grid, then
-:func:`~gateway.detect.fall.detect`):
+:func:`~gateway.detect.fall.detect`, each recording ended as a replayed file is):
 
 - ``sub``: every k-th raw sample from a random phase, as a sensor sampling at 200/k Hz with no
   anti-alias filter (short impact peaks may fall between samples: the hard case);
@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gateway.detect.fall import FallConfig, detect, initial_state
-from gateway.detect.resample import initial_resample_state, resample
+from gateway.detect.fall import FallConfig
+from gateway.detect.resample import flush, initial_resample_state, resample
 from gateway.evaluate_sisfall import COUNTS_TO_G, DATA_DIR, RAW_HZ
+from gateway.fall_batch import run_recordings
 
 Array = NDArray[np.float64]
 SEED = 1
@@ -114,29 +115,18 @@ def as_sensor(acc: Array, setting: Setting, rng: np.random.Generator) -> tuple[A
 def alarms(
     recordings: Sequence[Recording], setting: Setting, config: FallConfig, batch: int = 1024
 ) -> NDArray[np.bool_]:
-    """Per recording, whether the detector raised a fall before the recording ended."""
+    """Per recording, whether the detector raised a fall by the recording's end: the stream
+    ends there, as ``python -m gateway.replay`` ends a file (the resampler flushed, held
+    candidates decided on the last sample)."""
     rng = np.random.default_rng(SEED)
     grids: list[Array] = []
     for rec in recordings:
         t, acc = as_sensor(rec.acc, setting, rng)
-        _, segments = resample(initial_resample_state(), t, acc, config.rate_hz)
+        state, segments = resample(initial_resample_state(), t, acc, config.rate_hz)
+        segments += flush(state)[1]
         grids.append(np.concatenate([s.acc for s in segments]) if segments else acc[:0])
-    raised = np.zeros(len(recordings), bool)
-    order = sorted(range(len(grids)), key=lambda i: len(grids[i]))
-    for lo in range(0, len(order), batch):
-        chunk = [i for i in order[lo : lo + batch] if len(grids[i])]
-        if not chunk:
-            continue
-        n = max(len(grids[i]) for i in chunk)
-        block = np.stack(
-            [np.pad(grids[i], ((0, n - len(grids[i])), (0, 0)), "edge") for i in chunk]
-        )
-        _, events = detect(initial_state(np.zeros(len(chunk))), block, config)
-        for e in events:
-            i = chunk[e.stream]
-            if round(e.t_detect * config.rate_hz) < len(grids[i]):  # not in the padding
-                raised[i] = True
-    return raised
+    run = run_recordings(grids, [0.0] * len(grids), config, batch)
+    return np.array([bool(events) for events in run.events], dtype=bool)
 
 
 def summary_row(recordings: Sequence[Recording], raised: NDArray[np.bool_]) -> str:

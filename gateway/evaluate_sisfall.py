@@ -19,7 +19,11 @@ at ``confirm_s``), and each fold is an exact filter over those candidates, score
 detector's own ``fall_score``. A real detector run per fold with the fitted configuration
 checks that, event for event.
 
-Falls decided after a recording ends are not counted: the detector did not see that long.
+Each recording ends as a replayed file does: a candidate still waiting for its confirmation
+at the last sample is decided there (:func:`gateway.detect.fall.finish`), in the real runs and,
+through the confirmation times of the held run, in the filtering. Decisions the detector would
+only make later (a candidate that has not settled, or was held less than ``end_min_s``) are not
+counted.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,15 +41,8 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from gateway.detect.fall import (
-    FEATURES,
-    FallConfig,
-    FallEvent,
-    detect,
-    fall_score,
-    feature_values,
-    initial_state,
-)
+from gateway.detect.fall import FEATURES, FallConfig, FallEvent, fall_score, feature_values
+from gateway.fall_batch import run_recordings
 from gateway.fall_cutoffs import choose_cutoffs
 
 Array = NDArray[np.float64]
@@ -112,37 +109,26 @@ def load_trials(data_dir: Path = DATA_DIR) -> list[Trial]:
     return trials
 
 
-def _batches(order: list[int], size: int) -> Iterator[list[int]]:
-    for lo in range(0, len(order), size):
-        yield order[lo : lo + size]
-
-
 def run_detector(
     trials: Sequence[Trial],
     config: FallConfig,
     batch: int = 1024,
     late: list[FallEvent] | None = None,
+    ended: list[FallEvent] | None = None,
 ) -> list[list[FallEvent]]:
-    """Events per trial, each trial a fresh stream; ``stream`` is the trial's index.
+    """Events per trial, each trial a fresh stream ended at its last sample, as ``python -m
+    gateway.replay`` ends a file; ``stream`` is the trial's index.
 
-    Trials of similar length run side by side as the streams of one ``detect`` call, padded
-    with their last sample; events decided in the padding go to ``late``, not to the result.
+    Trials of similar length run side by side (:func:`gateway.fall_batch.run_recordings`);
+    events decided in the padding after a trial go to ``late``, not to the result, and those
+    decided by the end of the stream also to ``ended``.
     """
-    out: list[list[FallEvent]] = [[] for _ in trials]
-    order = sorted(range(len(trials)), key=lambda i: len(trials[i].acc))
-    for chunk in _batches(order, batch):
-        n = max(len(trials[i].acc) for i in chunk)
-        acc = np.stack(
-            [np.pad(trials[i].acc, ((0, n - len(trials[i].acc)), (0, 0)), "edge") for i in chunk]
-        )
-        _, events = detect(initial_state(np.full(len(chunk), T0)), acc, config)
-        for e in events:
-            i = chunk[e.stream]
-            if round((e.t_detect - T0) * config.rate_hz) < len(trials[i].acc):
-                out[i].append(replace(e, stream=i))
-            elif late is not None:
-                late.append(replace(e, stream=i))
-    return out
+    run = run_recordings([t.acc for t in trials], [T0] * len(trials), config, batch)
+    if late is not None:
+        late += run.late
+    if ended is not None:
+        ended += run.ended
+    return run.events
 
 
 @dataclass(frozen=True)
@@ -350,7 +336,7 @@ def _event_keys(events: Sequence[FallEvent]) -> list[tuple[float, ...]]:
     return sorted(keys, key=lambda key: (key[1], key[0]))
 
 
-AGREEMENT_KEYS = ("trials", "exact_events", "exact_alarm")
+AGREEMENT_KEYS = ("trials", "exact_events", "exact_alarm", "ended_trials", "exact_ended")
 
 
 def agreement(
@@ -358,13 +344,16 @@ def agreement(
     idx: NDArray[np.int64],
     config: FallConfig,
     c: Candidates,
+    ended: Sequence[FallEvent] = (),
 ) -> dict[str, int]:
     """Compare ``real[j]``, a run with ``config`` on trial ``idx[j]``, with filtering ``c``.
 
     Counts trials whose events are identical (every field, bit for bit, the score included),
-    and trials whose alarm decision is identical.
+    and trials whose alarm decision is identical; among the trials with a decision at the end
+    of the stream (``ended``, events of ``real`` by ``stream`` j), those whose events are.
     """
     counts = dict.fromkeys(AGREEMENT_KEYS, 0) | {"trials": len(idx)}
+    at_end = {e.stream for e in ended}
     ok, decided = c.decisions(config)
     scores = c.scores(config)
     columns = (c.t_impact, decided, *(getattr(c, f) for f in FIELDS), scores)
@@ -377,6 +366,8 @@ def agreement(
         want = _event_keys(real[j])
         counts["exact_events"] += got == want
         counts["exact_alarm"] += bool(got) == bool(want)
+        counts["ended_trials"] += j in at_end
+        counts["exact_ended"] += j in at_end and got == want
     return counts
 
 
@@ -460,24 +451,31 @@ def _checked(
 ) -> tuple[Outcome, dict[str, int]]:
     """Trials ``idx`` scored by filtering ``c`` with ``config``, and checked by a real run."""
     out = Outcome.from_candidates(c, *c.decisions(config), len(trials))
-    real = run_detector([trials[i] for i in idx.tolist()], config)
-    return out, agreement(real, idx, config, c)
+    ended: list[FallEvent] = []
+    real = run_detector([trials[i] for i in idx.tolist()], config, ended=ended)
+    return out, agreement(real, idx, config, c, ended)
 
 
 def _default_run(trials: Sequence[Trial], c: Candidates) -> dict[str, Any]:
     """The shipped configuration over everyone, run for real; events after a recording ends."""
     late: list[FallEvent] = []
-    events = run_detector(trials, FallConfig(), late=late)
+    ended: list[FallEvent] = []
+    events = run_detector(trials, FallConfig(), late=late, ended=ended)
     ran = Candidates.from_events(events)
     out = Outcome.from_candidates(ran, np.ones(len(ran.trial), bool), ran.t_detect, len(trials))
     late_falls = {e.stream for e in late if trials[e.stream].is_fall}
     return summarise(trials, out) | {
         "config": score_params(FallConfig()),
-        "agreement": agreement(events, np.arange(len(trials)), FallConfig(), c),
+        "agreement": agreement(events, np.arange(len(trials)), FallConfig(), c, ended),
         "decided_after_recording_end": {
             "events": len(late),
             "fall_trials": len(late_falls),
             "fall_trials_otherwise_missed": sum(not out.alarm[i] for i in late_falls),
+        },
+        "decided_at_recording_end": {
+            "events": len(ended),
+            "fall_trials": len({e.stream for e in ended if trials[e.stream].is_fall}),
+            "adl_trials": len({e.stream for e in ended if not trials[e.stream].is_fall}),
         },
     }
 
@@ -585,6 +583,11 @@ def _delay_rows(res: dict[str, Any]) -> list[str]:
         f"({late['fall_trials']} in fall trials, "
         f"{late['fall_trials_otherwise_missed']} of them otherwise missed)"
     )
+    end = default["decided_at_recording_end"]
+    rows.append(
+        f"  default: {end['events']} held events decided at the recording's end "
+        f"({end['fall_trials']} fall trials, {end['adl_trials']} ADL trials)"
+    )
     return rows
 
 
@@ -621,7 +624,9 @@ def _fit_rows(res: dict[str, Any]) -> list[str]:
         n = a["trials"]
         rows.append(
             f"  {label:17} events {_fmt(_pct(a['exact_events'], n), 6)}, "
-            f"alarms {_fmt(_pct(a['exact_alarm'], n), 6)}  (n={n})"
+            f"alarms {_fmt(_pct(a['exact_alarm'], n), 6)}  (n={n}); decided at the end "
+            f"of the recording {_fmt(_pct(a['exact_ended'], a['ended_trials']), 6)} "
+            f"(n={a['ended_trials']})"
         )
     rows += ["", "fitted on all subjects, for FallConfig (python -m gateway.evaluate_sisfall):"]
     rows += [

@@ -9,11 +9,13 @@ one JSON object on its own stdout line::
 
     {"file": "<path as given>", "type": "fall", "t_impact": 7.2, "t_detect": 9.7}
 
-``t_detect`` is the time of the last sample consumed when deciding. Nothing else goes to
-stdout. A file that cannot be read, lacks the header, holds a non-numeric value or goes back
-in time gets a one-line message on stderr naming the file (and the line), and the next file
-is replayed; the exit code is then 1. Rows with ``nan`` or ``inf`` values are dropped and a
-repeated timestamp keeps its first row, as the gateway does with live samples.
+``t_detect`` is the time of the last sample consumed when deciding. The end of the file ends
+the wearer's stream: a soft fall still waiting for its confirmation (``confirm_s`` after the
+impact) is decided on the file's last sample, whose time is then its ``t_detect``. Nothing
+else goes to stdout. A file that cannot be read, lacks the header, holds a non-numeric value
+or goes back in time gets a one-line message on stderr naming the file (and the line), and the
+next file is replayed; the exit code is then 1. Rows with ``nan`` or ``inf`` values are
+dropped and a repeated timestamp keeps its first row, as the gateway does with live samples.
 
 ``events`` reads one home's sensor-event CSV in the neutral format (header
 ``time,device,kind,room,value``, local times, sorted) into a fresh
@@ -90,12 +92,14 @@ def read_accel_csv(path: str) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
 def replay_accel(path: str) -> list[dict[str, object]]:
     """The fall detections of one recording, as the JSON objects ``accel`` prints."""
     rows, numbers = read_accel_csv(path)
+    stream = WearerStream()
     try:
-        events = WearerStream().feed(rows[:, 0], rows[:, 1:])
+        events = stream.feed(rows[:, 0], rows[:, 1:])
     except TimeOrderError as err:
         line = numbers[err.index]
         message = f"time goes backwards: {err.t!r} s after {err.previous!r} s"
         raise RecordingError(f"{path}: line {line}: {message}") from err
+    events += stream.finish()  # the file ends: a fall still held is decided on its last sample
     return [
         {"file": path, "type": "fall", "t_impact": e.t_impact, "t_detect": e.t_detect}
         for e in events

@@ -21,7 +21,8 @@ are emitted then) and starts a new one at the sample after the gap (``gaps``); n
 interpolated across a gap, and the detector restarts on the new segment.
 
 :class:`WearerStream` chains the resampler and :func:`gateway.detect.fall.detect` for one
-wearer; the gateway and ``python -m gateway.replay`` both run it.
+wearer; the gateway and ``python -m gateway.replay`` both run it. Its ``finish`` ends the
+stream (:func:`flush`, then :func:`gateway.detect.fall.finish`), as a gap ends a segment.
 
 Exception tree::
 
@@ -39,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gateway.detect.fall import FallConfig, FallEvent, FallState, detect, initial_state
+from gateway.detect.fall import FallConfig, FallEvent, FallState, detect, finish, initial_state
 
 Array = NDArray[np.float64]
 
@@ -175,6 +176,25 @@ def resample(
     return new_state, pieces
 
 
+def flush(state: ResampleState) -> tuple[ResampleState, list[Segment]]:
+    """The input has ended: emit the current segment's grid samples up to its last sample.
+
+    The cells of those samples will get no more input, so they are complete (the same rule as
+    for a segment ended by a gap). Returns a state whose next sample starts a new segment,
+    carrying the counters.
+    """
+    if state.segment < 0 or state.rate_hz is None:
+        return state, []
+    segment = _Open(state.segment, state.anchor, state.next_k, state.t, state.acc)
+    pieces = segment.emit(state.rate_hz, final=True)
+    ended = ResampleState(
+        dropped_nan=state.dropped_nan,
+        dropped_duplicates=state.dropped_duplicates,
+        gaps=state.gaps,
+    )
+    return ended, pieces
+
+
 def _validated(
     state: ResampleState, t: ArrayLike, acc: ArrayLike, rate_hz: float, max_gap_s: float
 ) -> tuple[Array, Array]:
@@ -291,9 +311,32 @@ class WearerStream:
         self.resample_state, segments = resample(
             self.resample_state, t, acc, self.config.rate_hz, max_gap_s=self.max_gap_s
         )
+        return self._detect(segments)
+
+    def finish(self) -> list[FallEvent]:
+        """The stream has ended (end of a file, a wearable gone silent): emit the grid samples
+        held back for completing their cells, then decide the held candidates on the last one
+        (:func:`gateway.detect.fall.finish`). Samples fed afterwards start a new segment with
+        a fresh detector.
+        """
+        self.resample_state, segments = flush(self.resample_state)
+        events = self._detect(segments)
+        events += self._finish_detector()
+        self._segment = -1
+        return events
+
+    def _finish_detector(self) -> list[FallEvent]:
+        if self.fall_state is None:
+            return []
+        _, events = finish(self.fall_state, self.config)
+        self.fall_state = None
+        return events
+
+    def _detect(self, segments: list[Segment]) -> list[FallEvent]:
         events: list[FallEvent] = []
         for piece in segments:
             if self.fall_state is None or piece.number != self._segment:
+                events += self._finish_detector()  # a gap ended the previous segment
                 self.fall_state = initial_state([piece.t_start])
                 self._segment = piece.number
             self.fall_state, found = detect(self.fall_state, piece.acc[None], self.config)

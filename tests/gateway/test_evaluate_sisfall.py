@@ -78,8 +78,10 @@ def test_score_filtering_equals_real_runs(trials: list[Trial]) -> None:
     ]
     idx = np.arange(len(sample))
     for config in configs:
-        counts = agreement(run_detector(sample, config), idx, config, c)
+        ended: list[FallEvent] = []
+        counts = agreement(run_detector(sample, config, ended=ended), idx, config, c, ended)
         assert counts["exact_events"] == counts["exact_alarm"] == len(sample), config
+        assert counts["exact_ended"] == counts["ended_trials"], config
     # ...and the check notices a run that is not the filtered configuration.
     counts = agreement(run_detector(sample, open_config()), idx, default, c)
     assert counts["exact_events"] < len(sample)
@@ -230,3 +232,34 @@ def test_a_fall_decided_after_the_recording_ends_is_not_counted() -> None:
     [dropped] = late
     assert dropped.stream == 1
     assert dropped.t_impact == pytest.approx(T0 + 10.0)
+
+
+def test_a_held_fall_at_the_end_of_a_recording_is_decided_there_as_replay_does() -> None:
+    def faint_at(seconds: float, impact_s: float) -> Trial:
+        t = _trial("F13", seconds=seconds)
+        k = round(impact_s * 50)
+        t.acc[k] = [1.2, 0.0, 1.6]  # a soft impact: held for its confirmation
+        t.acc[k + 1 :] = [1.0, 0.0, 0.0]  # lying on the side, still
+        return t
+
+    # Side by side with a longer trial (padded): the short one ends 4.5 s after its faint,
+    # before confirm_s, and is decided on its last sample; the long one at confirm_s.
+    trials = [faint_at(20.0, 8.0), faint_at(11.5, 7.0)]
+    ended: list[FallEvent] = []
+    [[confirmed], [at_end]] = run_detector(trials, FallConfig(), ended=ended)
+    assert ended == [at_end]
+    assert confirmed.t_detect - confirmed.t_impact == pytest.approx(FallConfig().confirm_s)
+    assert at_end.t_detect == pytest.approx(T0 + (len(trials[1].acc) - 1) / 50)
+    # The same as the stream a replayed file would be, and as filtering the candidates.
+    [alone] = run_detector(trials[1:], FallConfig())
+    assert alone == [replace(at_end, stream=0)]
+    c = Candidates.of_trials(trials)
+    idx = np.arange(2)
+    counts = agreement([[confirmed], [at_end]], idx, FallConfig(), c, ended)
+    assert counts == {
+        "trials": 2,
+        "exact_events": 2,
+        "exact_alarm": 2,
+        "ended_trials": 1,
+        "exact_ended": 1,
+    }

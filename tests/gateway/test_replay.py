@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from gateway.detect.resample import WearerStream
 from gateway.replay import RecordingError, read_accel_csv
-from tests.gateway.detect.test_fall import trial
+from tests.gateway.detect.test_fall import CONFIG, SOFT, grid_times, stand_fall_lie, trial
 
 REPO = Path(__file__).resolve().parents[2]
 Array = NDArray[np.float64]
@@ -44,9 +44,10 @@ def run_replay(*files: Path | str) -> subprocess.CompletedProcess[str]:
 
 
 def expected_lines(path: Path, t: Array, acc: Array) -> list[dict[str, object]]:
+    stream = WearerStream()
     return [
         {"file": str(path), "type": "fall", "t_impact": e.t_impact, "t_detect": e.t_detect}
-        for e in WearerStream().feed(t, acc)
+        for e in [*stream.feed(t, acc), *stream.finish()]
     ]
 
 
@@ -78,6 +79,26 @@ def test_good_files_print_exactly_one_json_object_per_fall(
     assert printed["file"] == str(fall)  # the path as given
     assert printed["t_detect"] == pytest.approx(printed["t_impact"] + 2.5)
     assert 3.5 + 6.0 < printed["t_impact"] < 3.5 + 9.0  # the slip's impact, on the file's clock
+
+
+def test_a_soft_fall_near_the_end_of_a_clip_is_decided_on_its_last_sample(
+    tmp_path: Path,
+) -> None:
+    # A faint 4 s before the clip ends, before its confirmation at confirm_s: the wearer is
+    # still down at the last sample, so the end of the file decides it a fall. A clip where
+    # the wearer gets up again before the end prints nothing.
+    down = stand_fall_lie(impact=SOFT, lie_s=4.0)
+    t = grid_times(len(down), 3.5)
+    fall = write_csv(tmp_path / "faint.csv", t, down)
+    up = np.concatenate([stand_fall_lie(impact=SOFT, lie_s=3.0), np.tile([0.0, 0.0, 1.0], (50, 1))])
+    got_up = write_csv(tmp_path / "got_up.csv", grid_times(len(up), 3.5), up)
+    done = run_replay(fall, got_up)
+    assert done.returncode == 0, done.stderr
+    [printed] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert printed["file"] == str(fall)
+    assert printed["t_impact"] == pytest.approx(3.5 + 6.0)
+    assert printed["t_detect"] == pytest.approx(float(t[-1]))
+    assert printed["t_detect"] - printed["t_impact"] < CONFIG.confirm_s
 
 
 def test_broken_files_are_named_on_stderr_and_the_good_ones_still_reported(

@@ -20,7 +20,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.typing import NDArray
 
-from gateway.detect.fall import FallConfig, FallEvent, detect, fall_score, initial_state
+from gateway.detect.fall import (
+    FallConfig,
+    FallEvent,
+    detect,
+    fall_score,
+    finish,
+    initial_state,
+)
 from gateway.detect.resample import WearerStream, initial_resample_state, resample
 
 Array = NDArray[np.float64]
@@ -327,3 +334,85 @@ def test_a_held_candidate_is_not_superseded_by_a_later_larger_impact() -> None:
     acc = with_impact(stand_fall_lie(impact=SOFT, lie_s=8.0), 10.0, [2.5, 0.0, 0.0])
     events = WearerStream().feed(np.arange(len(acc)) * STEP, acc)
     assert [round(e.t_impact, 6) for e in events][:1] == [6.0]
+
+
+def detect_then_finish(acc: Array, t0: float = 0.0, chunk: int | None = None) -> list[FallEvent]:
+    """Events of one stream of 50 Hz ``acc`` fed in chunks, then ended by :func:`finish`."""
+    state, events, size = initial_state([t0]), [], chunk or len(acc)
+    for lo in range(0, len(acc), size):
+        state, found = detect(state, acc[None, lo : lo + size], CONFIG)
+        events += found
+    return events + finish(state, CONFIG)[1]
+
+
+def test_a_held_soft_fall_at_the_end_of_a_stream_is_decided_on_its_last_sample() -> None:
+    # The recording ends 4 s after a faint, before confirm_s: still lying, so a fall, with
+    # the features it had at settle_s and t_detect the last sample's time.
+    acc = stand_fall_lie(impact=SOFT, lie_s=4.0)
+    [confirmed] = WearerStream().feed(*with_grid(stand_fall_lie(impact=SOFT, lie_s=7.0), 100.0))
+    [event] = detect_then_finish(acc, 100.0)
+    assert event.t_detect == 100.0 + (len(acc) - 1) * STEP
+    assert event.t_detect - event.t_impact < CONFIG.confirm_s
+    assert replace(event, t_detect=confirmed.t_detect) == confirmed
+    for chunk in (1, 7, 64):
+        assert detect_then_finish(acc, 100.0, chunk) == [event]
+    assert WearerStream().feed(*with_grid(acc, 100.0)) == []  # held until the stream ends
+
+
+def with_grid(acc: Array, t0: float) -> tuple[Array, Array]:
+    return grid_times(len(acc), t0), acc
+
+
+def test_finish_rejects_a_held_candidate_whose_posture_changed() -> None:
+    # Rolled onto the side and back up 3 s after the soft impact; the stream ends 1 s later.
+    lie = stand_fall_lie(impact=SOFT, lie_s=3.0)
+    acc = np.concatenate([lie, np.tile([0.0, 0.0, 1.0], (int(CONFIG.rate_hz), 1))])
+    assert detect_then_finish(acc) == []
+
+
+def test_finish_without_a_held_candidate_decides_nothing() -> None:
+    quiet = np.tile([0.0, 0.0, 1.0], (100, 1))
+    state, _ = detect(initial_state([0.0]), quiet[None], CONFIG)
+    assert finish(state, CONFIG) == (state, [])
+    assert finish(initial_state([0.0, 1.0]), CONFIG)[1] == []
+    # A clear fall was decided at settle_s; an impact 1 s before the end has not settled.
+    assert len(detect_then_finish(stand_fall_lie(lie_s=4.0))) == 1
+    assert detect_then_finish(stand_fall_lie(impact=SOFT, lie_s=1.0)) == []
+    # Held, but the stream saw the wearer down for less than end_min_s: no evidence yet.
+    short = stand_fall_lie(impact=SOFT, lie_s=CONFIG.end_min_s - 0.5)
+    assert detect_then_finish(short) == []
+
+
+def test_finish_on_many_streams_equals_each_stream_alone() -> None:
+    n = int(11.2 * CONFIG.rate_hz)  # every soft impact is less than confirm_s before the end
+    signals = [
+        stand_fall_lie(impact=SOFT, lie_s=4.0),  # held, still down: a fall
+        stand_fall_lie(impact=SOFT, lie_s=3.0),  # held, then up again (below)
+        stand_fall_lie(lie_s=4.0),  # a clear fall, decided at settle_s
+        np.tile([0.0, 0.0, 1.0], (n, 1)),  # nothing
+        stand_fall_lie(quiet_s=7.0, impact=SOFT, lie_s=3.0),  # held, still down
+    ]
+    signals[1] = np.concatenate([signals[1], np.tile([0.0, 0.0, 1.0], (n, 1))])[:n]
+    starts = [0.0, 5.0, -2.5, 1e4, 3.0]
+    acc = np.stack([np.pad(a, ((0, n - len(a)), (0, 0)), "edge") for a in signals])
+    state, events = detect(initial_state(starts), acc, CONFIG)
+    _, ended = finish(state, CONFIG)
+    alone = [
+        replace(e, stream=i) for i, a in enumerate(acc) for e in detect_then_finish(a, starts[i])
+    ]
+    assert sorted(events + ended, key=attrgetter("stream", "t_impact")) == sorted(
+        alone, key=attrgetter("stream", "t_impact")
+    )
+    assert [e.stream for e in ended] == [0, 4]
+
+
+def test_a_gap_ends_the_stream_and_decides_the_held_fall() -> None:
+    # The wearable goes silent 4 s after a faint and comes back 5 s later: the detector
+    # restarts on the new segment, and the held fall is decided on the last sample before.
+    acc = stand_fall_lie(impact=SOFT, lie_s=4.0)
+    t = grid_times(len(acc))
+    stream = WearerStream()
+    assert stream.feed(t, acc) == []
+    [event] = stream.feed(t[-1] + 5.0 + grid_times(10), acc[-10:])
+    assert event.t_detect == pytest.approx(t[-1])
+    assert stream.finish() == []
