@@ -10,6 +10,11 @@ cancels it; for a radar, which has no key, a press on any of the home's call but
 A radar that reports ``fall`` (certain) ends the hold at once.
 
 Wearable alarms carry the acceleration trace around the impact, for the console's plot.
+
+A wearable that stops sending (broken, out of range, flat) right after a weak impact must not
+take the fall with it: once its samples have been silent for ``STREAM_END_S``, a few seconds
+beyond the detector's ``confirm_s``, its stream is ended (:meth:`FallFlow.end_silent_streams`)
+and a fall still waiting for its confirmation is decided on the last sample it sent.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from edge.events import DeviceRef, FallReported, SamplesReceived
-from gateway.detect.fall import FallEvent
+from gateway.detect.fall import FallConfig, FallEvent
 from gateway.detect.resample import TimeOrderError, WearerStream
 from gateway.fall_trace import RawSamples
 from gateway.outbox import Outbox
@@ -31,6 +36,10 @@ from protocol import AlarmBody, AlarmKind, AlarmMessage, Channel, Origin, encode
 from protocol.messages import DEFAULT_PRIORITY, AccelTrace
 
 log = logging.getLogger(__name__)
+
+# Silence (gateway clock) after which a wearer's sample stream has ended: longer than any
+# decision waits (confirm_s after an impact) plus a late batch, shorter than any cancel window.
+STREAM_END_S = FallConfig().confirm_s + 3.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class FallFlow:
         self._wearers: dict[str, WearerStream] = {}
         self._raw: dict[str, RawSamples] = {}
         self._clock_offset: dict[str, float] = {}  # gateway time minus device time
+        self._heard: dict[str, tuple[DeviceRef, float]] = {}  # last batch, gateway time
         self.held: dict[str, HeldFall] = {}  # by the id of the device that detected it
         self._radar_status: dict[str, str] = {}  # last none / maybe / fall per radar
         self._restore_holds()
@@ -104,25 +114,48 @@ class FallFlow:
         device_id = batch.device.device_id
         t = np.asarray(batch.t_s, dtype=np.float64)
         acc = np.asarray(batch.acc_g, dtype=np.float64).reshape(-1, 3)
-        self._clock_offset[device_id] = batch.received_at - float(t[-1])
         raw = self._raw.setdefault(device_id, RawSamples())
-        raw.extend(batch.t_s, batch.acc_g)
         stream = self._wearers.setdefault(device_id, WearerStream())
+        raised: list[str] = []
         try:
             events = stream.feed(t, acc)
         except TimeOrderError as err:
-            # The device's clock went back: it restarted. Start its detector afresh.
+            # The device's clock went back: it restarted. Its old stream ends (on the old
+            # clock and samples), and its detector starts afresh.
             log.warning("%s: clock went back (%s); detector restarted", device_id, err)
+            raised += self._raise_all(batch.device, stream.finish())
             raw.clear()
-            raw.extend(batch.t_s, batch.acc_g)
             stream = self._wearers[device_id] = WearerStream()
             events = stream.feed(t, acc)
+        self._clock_offset[device_id] = batch.received_at - float(t[-1])
+        self._heard[device_id] = (batch.device, batch.received_at)
+        raw.extend(batch.t_s, batch.acc_g)
+        raised += self._raise_all(batch.device, events)
+        raw.trim(float(t[-1]))  # only now: a decision this batch completed needs them
+        return raised
+
+    def end_silent_streams(self) -> list[str]:
+        """End the streams of wearables silent for ``STREAM_END_S``: a fall still waiting for
+        its confirmation is decided on the last sample sent. Returns the alarm ids raised."""
+        now = self._clock()
+        raised: list[str] = []
+        for device_id, (device, heard) in list(self._heard.items()):
+            if now - heard < STREAM_END_S:
+                continue
+            del self._heard[device_id]
+            stream = self._wearers.pop(device_id, None)
+            if stream is not None:
+                raised += self._raise_all(device, stream.finish())
+            self._raw.pop(device_id, None)
+            log.info("%s: no samples for %.0f s, its stream ended", device_id, now - heard)
+        return raised
+
+    def _raise_all(self, device: DeviceRef, events: list[FallEvent]) -> list[str]:
         raised = []
         for event in events:
-            alarm_id = self._raise_wearable(batch.device, event)
+            alarm_id = self._raise_wearable(device, event)
             if alarm_id is not None:
                 raised.append(alarm_id)
-        raw.trim(float(t[-1]))  # only now: a decision this batch completed needs them
         return raised
 
     def on_report(self, report: FallReported) -> str | None:

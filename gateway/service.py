@@ -213,6 +213,8 @@ class Gateway:
                 self._check_delivery()
                 if self.home.tick() and self.uplink is not None:
                     self.uplink.wake()
+                if self.falls.end_silent_streams() and self.uplink is not None:
+                    self.uplink.wake()
             except Exception:
                 # Housekeeping must never stop the only thread that raises alarms.
                 log.exception("gateway housekeeping failed; continuing")

@@ -21,6 +21,7 @@ from edge.events import (
     SamplesReceived,
 )
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
+from gateway.falls import STREAM_END_S
 from gateway.outbox import Outbox
 from gateway.service import ALARM_SENT_SHOWN_S, HELP_COMING_SHOWN_S, Gateway
 from protocol import (
@@ -250,6 +251,27 @@ def test_soft_fall_confirmed_later_carries_its_trace_to_the_confirmation(
     assert trace is not None
     assert min(trace.t_s) <= -1.9
     assert 5.9 <= max(trace.t_s) <= 6.1
+
+
+def test_a_wearable_silent_after_a_soft_fall_still_raises_it(rig: Any, clock: Clock) -> None:
+    # The faint of F13_SA05_R01 (impact 5.04 s, confirmed at 11.04 s), but the wearable stops
+    # sending at 10 s (broken, out of range): once it has been silent for STREAM_END_S the
+    # stream ends and the fall is decided on its last sample.
+    gateway, _ = rig
+    wear(gateway, clock, trial("F13_SA05_R01")[:2000])
+    assert gateway.falls.held == {}
+    clock.now += STREAM_END_S - 0.5
+    assert gateway.falls.end_silent_streams() == []
+    clock.now += 0.5
+    [alarm_id] = gateway.falls.end_silent_streams()
+    assert [h.alarm_id for h in gateway.falls.held.values()] == [alarm_id]
+    assert gateway.falls.end_silent_streams() == []  # ended once
+    [alarm] = alarms(gateway, clock.now + WINDOW + 1)
+    assert isinstance(alarm, AlarmMessage)
+    assert alarm.id == alarm_id
+    trace = alarm.body.trace
+    assert trace is not None
+    assert 4.9 <= max(trace.t_s) <= 5.0  # to the last sample sent
 
 
 def test_a_stage_is_not_shown_over_not_delivered(rig: Any, clock: Clock) -> None:
