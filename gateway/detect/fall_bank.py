@@ -26,8 +26,21 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gateway.detect.fall import FallConfig, FallEvent, FallState, detect, initial_state
-from gateway.detect.resample import ResampleState, initial_resample_state, resample
+from gateway.detect.fall import (
+    FallConfig,
+    FallEvent,
+    FallState,
+    detect,
+    finish,
+    initial_state,
+)
+from gateway.detect.resample import (
+    ResampleState,
+    Segment,
+    flush,
+    initial_resample_state,
+    resample,
+)
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -111,9 +124,29 @@ class FallBank:
         w.resampled, pieces = resample(
             w.resampled, t, acc, self.config.rate_hz, max_gap_s=self.max_gap_s
         )
+        self._take(wearer, w, pieces)
+
+    def end(self, wearer: str) -> list[FallEvent]:
+        """The wearer's stream has ended (gone silent): the grid samples its resampler held
+        back are detected, then a candidate still waiting for its confirmation is decided on
+        the last one (:func:`~gateway.detect.fall.finish`), as ``WearerStream.finish`` does.
+        Its next samples start a fresh detector on its row. The falls decided, in time order.
+        """
+        w = self._wearers.get(wearer)
+        if w is None:
+            return []
+        w.resampled, pieces = flush(w.resampled)
+        self._take(wearer, w, pieces)
+        self._end_segment(wearer, w)
+        w.segment = -1
+        mine = [e for who, e in self._fresh if who == wearer]
+        self._fresh = [(who, e) for who, e in self._fresh if who != wearer]
+        return mine
+
+    def _take(self, wearer: str, w: _Wearer, pieces: list[Segment]) -> None:
         for piece in pieces:
             if piece.number != w.segment:  # its first samples, or a gap came first
-                self._finish_segment(wearer, w)
+                self._end_segment(wearer, w)
                 self._start(wearer, w, piece.t_start, piece.acc)
                 w.segment = piece.number
             else:
@@ -160,15 +193,21 @@ class FallBank:
             backlog = {r: acc[n:] for r, acc in backlog.items() if len(acc) > n}
         return found
 
-    def _finish_segment(self, wearer: str, w: _Wearer) -> None:
-        """Detect the wearer's waiting samples alone before its row restarts after a gap."""
-        if not w.waiting or w.row is None or self._state is None:
+    def _end_segment(self, wearer: str, w: _Wearer) -> None:
+        """Before the wearer's row restarts (a gap) or its stream ends: detect its waiting
+        samples alone, then decide what waits for its confirmation (``finish``), as a
+        ``WearerStream`` does at a gap."""
+        if w.row is None or self._state is None or w.segment == -1:
             return
         row = np.array([w.row], dtype=np.intp)
-        part, events = detect(take(self._state, row), np.concatenate(w.waiting)[None], self.config)
+        part = take(self._state, row)
+        events: list[FallEvent] = []
+        if w.waiting:
+            part, events = detect(part, np.concatenate(w.waiting)[None], self.config)
+            w.waiting = []
+        part, ended = finish(part, self.config)
         put(self._state, row, part)
-        self._fresh += [(wearer, e) for e in events]
-        w.waiting = []
+        self._fresh += [(wearer, e) for e in events + ended]
 
     def _start(self, wearer: str, w: _Wearer, t_start: float, acc: Array) -> None:
         """A fresh detector for the wearer, primed on its own first samples."""

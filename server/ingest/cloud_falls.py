@@ -44,6 +44,7 @@ from gateway.detect.fall import FallEvent
 from gateway.detect.fall_bank import FallBank
 from gateway.detect.resample import TimeOrderError
 from gateway.fall_trace import RawSamples
+from gateway.falls import STREAM_END_S
 from protocol import (
     AlarmBody,
     AlarmKind,
@@ -80,6 +81,7 @@ class _Wearer:
     raw: RawSamples = field(default_factory=RawSamples)
     clock_offset: float = 0.0  # centre time minus device time, at the latest batch
     heard_at: float = 0.0  # centre time of the latest batch
+    ended: bool = False  # silent for STREAM_END_S: its stream was ended
 
 
 class CloudFalls:
@@ -229,8 +231,15 @@ class CloudFalls:
                 self._pressed(key, pressed, now)
 
     def tick(self) -> None:
-        """Send the falls whose window has ended; retry what the store refused; forget idle."""
+        """Send the falls whose window has ended; retry what the store refused; end the
+        streams of wearables silent for ``STREAM_END_S`` (a soft fall still waiting for its
+        confirmation is decided on the last sample sent, as at a gateway); forget idle."""
         now = self._clock()
+        for key, silent in self._wearers.items():
+            if not silent.ended and now - silent.heard_at >= STREAM_END_S:
+                silent.ended = True
+                for event in self.bank.end(key):
+                    self._detected(key, event, now)
         self.held.release_due(now)
         retry, self._unstored = self._unstored, []
         for topic, payload in retry:
@@ -261,7 +270,7 @@ class CloudFalls:
         if wearer is None:
             device_id = message.device_id or message.gateway_id
             wearer = self._wearers[key] = _Wearer(message.gateway_id, device_id, body.home_id)
-        wearer.home_id, wearer.heard_at = body.home_id, now
+        wearer.home_id, wearer.heard_at, wearer.ended = body.home_id, now, False
         wearer.clock_offset = now - body.t_s[-1]
         wearer.raw.extend(body.t_s, body.g)
         try:

@@ -4,6 +4,7 @@ decision, else stored once through the normal ingest with its trace; many wearer
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from gateway.falls import STREAM_END_S
 from protocol import (
     Channel,
     CommandMessage,
@@ -236,3 +238,23 @@ def test_a_batch_the_detector_cannot_use_even_afresh_is_dropped_alone(
     )
     falls._feed(broken, clock.now)
     assert falls.rejected == 1
+
+
+def test_a_wearable_silent_after_a_soft_fall_still_raises_it(
+    falls: CloudFalls, clock: Clock
+) -> None:
+    """F08_SA03_R01's faint (impact at 8.06 s) waits 6 s for its confirmation; the wearable
+    stops sending 5 s after it. Once silent for STREAM_END_S its stream is ended and the fall
+    decided on the last sample sent, as a gateway does."""
+    wear(falls, clock, itertools.islice(batches("wear-s", "F08_SA03_R01"), 26))  # to 13 s
+    assert falls.held.by_wearer == {}
+    silent_from = clock.now
+    clock.now = silent_from + STREAM_END_S - 0.1
+    falls.tick()
+    assert falls.held.by_wearer == {}
+    clock.now = silent_from + STREAM_END_S
+    falls.tick()
+    falls.tick()
+    [hold] = falls.held.by_wearer.values()
+    assert hold.wearer == "wear-s/wear-s"
+    assert hold.alarm.body.trace is not None

@@ -62,10 +62,12 @@ def alone(rec: Recording) -> list[FallEvent]:
     ]
 
 
-def together(recs: list[Recording], seed: int) -> dict[str, list[FallEvent]]:
+def together(
+    recs: list[Recording], seed: int, bank: FallBank | None = None
+) -> dict[str, list[FallEvent]]:
     """All wearers through one bank: batches interleaved at random, steps at random."""
     rng = random.Random(seed)
-    bank = FallBank()
+    bank = bank if bank is not None else FallBank()
     cursor = {r.wearer: 0 for r in recs}
     found: dict[str, list[FallEvent]] = {r.wearer: [] for r in recs}
     live = list(recs)
@@ -138,3 +140,29 @@ def test_time_going_back_is_refused_and_changes_nothing() -> None:
         bank.feed("w", rec.t[:10], rec.acc[:10])
     bank.feed("w", rec.t[100:], rec.acc[100:])
     assert same([e for _, e in bank.step()], alone(Recording("w", rec.t, rec.acc, 10_000)))
+
+
+def test_an_ended_stream_decides_its_held_fall_as_the_wearer_alone_does() -> None:
+    """A wearable gone silent 4.5 s after a soft fall (F08_SA03_R01's faint is held for its
+    6 s confirmation): ``end`` decides it on the last sample, as ``WearerStream.finish``;
+    every other wearer's end equals its own too, and ends nothing it should not."""
+    recs = recordings(1)
+    for rec in recs:
+        keep = rec.t < rec.t[0] + 12.6  # F08_SA03_R01's impact is at 8.06 s
+        rec.t, rec.acc = rec.t[keep], rec.acc[keep]
+    expected = {}
+    for rec in recs:
+        stream = WearerStream()
+        expected[rec.wearer] = [
+            e
+            for lo in range(0, len(rec.t), rec.batch)
+            for e in stream.feed(rec.t[lo : lo + rec.batch], rec.acc[lo : lo + rec.batch])
+        ] + stream.finish()
+    bank = FallBank()
+    found = together(recs, 1, bank)
+    for rec in recs:
+        found[rec.wearer] += bank.end(rec.wearer)
+        assert same(found[rec.wearer], expected[rec.wearer]), rec.wearer
+    [held] = found["w6-F08_SA03_R01"]
+    assert 4.0 <= held.t_detect - held.t_impact < 6.0  # decided at the end, not at 6 s
+    assert bank.end("w6-F08_SA03_R01") == []  # once
