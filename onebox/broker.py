@@ -11,7 +11,10 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
+
+from paho.mqtt.enums import MQTTErrorCode
 
 from onebox import REPO
 from onebox.certificates import ServerCertificate
@@ -21,10 +24,20 @@ from protocol.mqtt import BrokerEndpoint, BrokerTls, new_client
 
 
 def can_log_in(
-    host: str, port: int, username: str, password: str, tls: BrokerTls | None = None
+    host: str,
+    port: int,
+    username: str,
+    password: str,
+    tls: BrokerTls | None = None,
+    *,
+    answer_within_s: float = 10.0,
 ) -> bool:
     """One synchronous MQTT v5 connect: does the broker accept these credentials (and, with
-    ``tls``, does this client accept the broker's certificate) now?"""
+    ``tls``, does this client accept the broker's certificate) now?
+
+    Waits for the broker's answer (CONNACK) up to ``answer_within_s``: a refusal closes the
+    connection at once, an acceptance can take more than a second on a loaded machine (one
+    wait of a second made a TLS login look refused under CI load)."""
     endpoint = BrokerEndpoint(host, port, username, password, tls=tls)
     client = new_client(f"probe-{username}", endpoint)
     try:
@@ -32,9 +45,13 @@ def can_log_in(
     except (OSError, ValueError):  # ssl.SSLError (a certificate refused) is an OSError
         return False
     try:
-        ok = reason == 0
-        client.loop(timeout=1.0)  # CONNACK
-        return ok and client.is_connected()
+        if reason != 0:
+            return False
+        deadline = time.monotonic() + answer_within_s
+        while not client.is_connected() and time.monotonic() < deadline:
+            if client.loop(timeout=0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return False  # refused: the broker closed the connection
+        return client.is_connected()
     finally:
         client.disconnect()
 
