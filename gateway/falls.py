@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 from pydantic import ValidationError
 
 from edge.events import DeviceRef, FallReported, SamplesReceived
-from gateway.detect.fall import FallConfig, FallEvent
-from gateway.detect.resample import TimeOrderError, WearerStream
+from gateway.detect.fall import FallEvent
+from gateway.detect.resample import STREAM_END_S, TimeOrderError, WearerStream
 from gateway.fall_trace import RawSamples
 from gateway.outbox import Outbox
 from protocol import AlarmBody, AlarmKind, AlarmMessage, Channel, Origin, encode
@@ -37,9 +37,17 @@ from protocol.messages import DEFAULT_PRIORITY, AccelTrace
 
 log = logging.getLogger(__name__)
 
-# Silence (gateway clock) after which a wearer's sample stream has ended: longer than any
-# decision waits (confirm_s after an impact) plus a late batch, shorter than any cancel window.
-STREAM_END_S = FallConfig().confirm_s + 3.0
+
+@dataclass
+class _Wearable:
+    """A serial wearable's detector and what its alarms need: the raw samples for the trace,
+    the offset from its clock to the gateway's, and when it was last heard."""
+
+    device: DeviceRef
+    stream: WearerStream = field(default_factory=WearerStream)
+    raw: RawSamples = field(default_factory=RawSamples)
+    clock_offset: float = 0.0  # gateway time minus device time, at its latest batch
+    heard_at: float = 0.0  # gateway time of its latest batch
 
 
 @dataclass(frozen=True)
@@ -68,10 +76,7 @@ class FallFlow:
         self.cancel_window_s = cancel_window_s
         self._clock = clock
         self._prompt = prompt  # (device or None for "every call button", on/off)
-        self._wearers: dict[str, WearerStream] = {}
-        self._raw: dict[str, RawSamples] = {}
-        self._clock_offset: dict[str, float] = {}  # gateway time minus device time
-        self._heard: dict[str, tuple[DeviceRef, float]] = {}  # last batch, gateway time
+        self._wearables: dict[str, _Wearable] = {}  # by device id, until its stream ends
         self.held: dict[str, HeldFall] = {}  # by the id of the device that detected it
         self._radar_status: dict[str, str] = {}  # last none / maybe / fall per radar
         self._restore_holds()
@@ -114,24 +119,24 @@ class FallFlow:
         device_id = batch.device.device_id
         t = np.asarray(batch.t_s, dtype=np.float64)
         acc = np.asarray(batch.acc_g, dtype=np.float64).reshape(-1, 3)
-        raw = self._raw.setdefault(device_id, RawSamples())
-        stream = self._wearers.setdefault(device_id, WearerStream())
+        wearable = self._wearables.setdefault(device_id, _Wearable(batch.device))
         raised: list[str] = []
         try:
-            events = stream.feed(t, acc)
+            events = wearable.stream.feed(t, acc)
         except TimeOrderError as err:
             # The device's clock went back: it restarted. Its old stream ends (on the old
             # clock and samples), and its detector starts afresh.
             log.warning("%s: clock went back (%s); detector restarted", device_id, err)
-            raised += self._raise_all(batch.device, stream.finish())
-            raw.clear()
-            stream = self._wearers[device_id] = WearerStream()
-            events = stream.feed(t, acc)
-        self._clock_offset[device_id] = batch.received_at - float(t[-1])
-        self._heard[device_id] = (batch.device, batch.received_at)
-        raw.extend(batch.t_s, batch.acc_g)
-        raised += self._raise_all(batch.device, events)
-        raw.trim(float(t[-1]))  # only now: a decision this batch completed needs them
+            raised += self._raise_all(wearable, wearable.stream.finish())
+            wearable.raw.clear()
+            wearable.stream = WearerStream()
+            events = wearable.stream.feed(t, acc)
+        wearable.device = batch.device
+        wearable.clock_offset = batch.received_at - float(t[-1])
+        wearable.heard_at = batch.received_at
+        wearable.raw.extend(batch.t_s, batch.acc_g)
+        raised += self._raise_all(wearable, events)
+        wearable.raw.trim(float(t[-1]))  # only now: a decision this batch completed needs them
         return raised
 
     def end_silent_streams(self) -> list[str]:
@@ -139,21 +144,20 @@ class FallFlow:
         its confirmation is decided on the last sample sent. Returns the alarm ids raised."""
         now = self._clock()
         raised: list[str] = []
-        for device_id, (device, heard) in list(self._heard.items()):
-            if now - heard < STREAM_END_S:
+        for device_id, wearable in list(self._wearables.items()):
+            if now - wearable.heard_at < STREAM_END_S:
                 continue
-            del self._heard[device_id]
-            stream = self._wearers.pop(device_id, None)
-            if stream is not None:
-                raised += self._raise_all(device, stream.finish())
-            self._raw.pop(device_id, None)
-            log.info("%s: no samples for %.0f s, its stream ended", device_id, now - heard)
+            del self._wearables[device_id]
+            raised += self._raise_all(wearable, wearable.stream.finish())
+            log.info(
+                "%s: no samples for %.0f s, its stream ended", device_id, now - wearable.heard_at
+            )
         return raised
 
-    def _raise_all(self, device: DeviceRef, events: list[FallEvent]) -> list[str]:
+    def _raise_all(self, wearable: _Wearable, events: list[FallEvent]) -> list[str]:
         raised = []
         for event in events:
-            alarm_id = self._raise_wearable(device, event)
+            alarm_id = self._raise_wearable(wearable, event)
             if alarm_id is not None:
                 raised.append(alarm_id)
         return raised
@@ -208,15 +212,14 @@ class FallFlow:
         for device_id in [d for d, h in self.held.items() if now >= h.until]:
             del self.held[device_id]
 
-    def _raise_wearable(self, device: DeviceRef, event: FallEvent) -> str | None:
-        device_id = device.device_id
+    def _raise_wearable(self, wearable: _Wearable, event: FallEvent) -> str | None:
+        device = wearable.device
         now = self._clock()
         self._forget_expired(now)
-        if device_id in self.held:
+        if device.device_id in self.held:
             return None  # the same episode: one alarm
-        offset = self._clock_offset[device_id]
-        impact_at = datetime.fromtimestamp(event.t_impact + offset, UTC)
-        trace = self._raw[device_id].trace(event)
+        impact_at = datetime.fromtimestamp(event.t_impact + wearable.clock_offset, UTC)
+        trace = wearable.raw.trace(event)
         return self._commit(self._alarm(device, impact_at, trace), device, hold=True)
 
     def _alarm(

@@ -169,13 +169,12 @@ class Gateway:
         # be told (port closed): they are told once their port is open again.
         self._told: dict[str, Pattern] = {}
         self._untold: set[str] = set()
-        # A device showing an "are you all right?" prompt, until when: the NOT_DELIVERED signal
-        # waits for it to end rather than cutting it short.
-        self._prompt_ends: dict[str, float] = {}
+        # A device showing a pattern for a while, and until when: the "are you all right?"
+        # PROMPT, which NOT_DELIVERED waits for rather than cutting it short, or a fall's
+        # ALARM_SENT or HELP_COMING, which NOT_DELIVERED (another alarm stuck) goes over and
+        # OFF waits for. The device ends either by itself.
+        self._showing: dict[str, tuple[Pattern, float]] = {}
         self._unprompted: set[str] = set()  # owed a prompt, port closed: warned once
-        # A fall's wearer shown ALARM_SENT or HELP_COMING, until when; NOT_DELIVERED (about
-        # another alarm) still goes over it, OFF waits for it to run out.
-        self._stage_ends: dict[str, float] = {}
         self._delivery_checked_at = -math.inf
         self._refused_since: float | None = None  # the centre's broker refuses the gateway
         self._fault_at: float | None = None  # the outbox last failed to store
@@ -326,9 +325,10 @@ class Gateway:
         for device_id, link in list(self.serial_links.items()):
             if self._told.get(device_id, Pattern.OFF) is wanted:
                 continue
-            if self._prompt_ends.get(device_id, -math.inf) > now:
+            shown = self._shows(device_id, now)
+            if shown is Pattern.PROMPT:
                 continue  # told when the prompt ends
-            if wanted is Pattern.OFF and self._stage_ends.get(device_id, -math.inf) > now:
+            if shown is not None and wanted is Pattern.OFF:
                 continue  # goes OFF by itself
             if link.send(Indicate(wanted, wanted, 0)):
                 self._told[device_id] = wanted
@@ -336,6 +336,11 @@ class Gateway:
             elif device_id not in self._untold:
                 self._untold.add(device_id)
                 log.warning("could not show %s on %s (port not open)", wanted.name, device_id)
+
+    def _shows(self, device_id: str, now: float) -> Pattern | None:
+        """The timed pattern ``device_id`` is showing at ``now``, if any."""
+        pattern, until = self._showing.get(device_id, (None, -math.inf))
+        return pattern if until > now else None
 
     def _renew_prompts(self, now: float) -> None:
         """Prompt again, for what is left of its window, each device that should be asking
@@ -350,10 +355,10 @@ class Gateway:
             serial = held.device.transport == "serial"
             for device_id in [held.device.device_id] if serial else list(self.serial_links):
                 link = self.serial_links.get(device_id)
-                if self._prompt_ends.get(device_id, -math.inf) > now:
+                if self._shows(device_id, now) is Pattern.PROMPT:
                     continue  # showing it
                 if link is not None and link.send(Indicate(Pattern.PROMPT, Pattern.PROMPT, left)):
-                    self._prompt_ends[device_id] = now + left
+                    self._showing[device_id] = (Pattern.PROMPT, now + left)
                     self._told.pop(device_id, None)
                     self._unprompted.discard(device_id)
                     log.info("%s prompted again: %d s of the cancel window left", device_id, left)
@@ -437,7 +442,7 @@ class Gateway:
                 # A port that closed and opened again is a device that may have restarted
                 # (cable, power): it shows nothing, so what it was told is told again.
                 self._told.pop(item.device.device_id, None)
-                self._prompt_ends.pop(item.device.device_id, None)
+                self._showing.pop(item.device.device_id, None)
             if item.device.transport == "zigbee2mqtt":
                 self._raise_if(self.watch.on_availability(item))
         elif isinstance(item, HazardReported):
@@ -623,10 +628,10 @@ class Gateway:
                     self._unprompted.add(device_id)  # prompted once its port opens
                 continue
             if on:
-                self._prompt_ends[device_id] = self._clock() + duration
+                self._showing[device_id] = (Pattern.PROMPT, self._clock() + duration)
                 self._told.pop(device_id, None)  # the device goes OFF when the prompt runs out
             else:
-                self._prompt_ends.pop(device_id, None)
+                self._showing.pop(device_id, None)
                 self._told[device_id] = pattern
 
     def _on_receipt(self, receipt: ReceiptMessage) -> None:
@@ -680,14 +685,13 @@ class Gateway:
         device_id = item.device_id
         assert device_id is not None
         now = self._clock()
-        showing_prompt = self._prompt_ends.get(device_id, -math.inf) > now
-        if showing_prompt or self.not_delivered_since is not None:
+        if self._shows(device_id, now) is Pattern.PROMPT or self.not_delivered_since is not None:
             return
         link = self.serial_links[device_id]
         if not link.send(Indicate(pattern, pattern, shown_s)):
             log.warning("could not show %s on %s (port not open)", pattern.name, device_id)
             return
-        self._stage_ends[device_id] = now + shown_s
+        self._showing[device_id] = (pattern, now + shown_s)
         self._told.pop(device_id, None)  # the device goes OFF when it runs out
 
     def _answer_device(self, device_id: str, frame_seq: int, stage: AckStage) -> None:

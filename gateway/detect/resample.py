@@ -43,6 +43,10 @@ from numpy.typing import ArrayLike, NDArray
 from gateway.detect.fall import FallConfig, FallEvent, FallState, detect, finish, initial_state
 
 Array = NDArray[np.float64]
+# Silence (receiver's clock) after which a wearer's sample stream has ended (``finish``), at a
+# gateway and at the centre alike: longer than any decision waits (confirm_s after an impact)
+# plus a late batch, shorter than any cancel window.
+STREAM_END_S = FallConfig().confirm_s + 3.0
 
 
 class TimeOrderError(ValueError):

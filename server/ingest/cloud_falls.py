@@ -42,9 +42,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.detect.fall import FallEvent
 from gateway.detect.fall_bank import FallBank
-from gateway.detect.resample import TimeOrderError
+from gateway.detect.resample import STREAM_END_S, TimeOrderError
 from gateway.fall_trace import RawSamples
-from gateway.falls import STREAM_END_S
 from protocol import (
     AlarmBody,
     AlarmKind,

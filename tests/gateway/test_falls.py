@@ -21,7 +21,7 @@ from edge.events import (
     SamplesReceived,
 )
 from edge.serial.payloads import Ack, AckStage, Indicate, Pattern
-from gateway.falls import STREAM_END_S
+from gateway.detect.resample import STREAM_END_S
 from gateway.outbox import Outbox
 from gateway.service import ALARM_SENT_SHOWN_S, HELP_COMING_SHOWN_S, Gateway
 from protocol import (

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from gateway.falls import STREAM_END_S
+from gateway.detect.resample import STREAM_END_S
 from protocol import (
     Channel,
     CommandMessage,

@@ -13,6 +13,8 @@ gateway answered.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, status
@@ -48,12 +50,8 @@ def plan_away(
     ends now)."""
     check_resident(user, resident_id)
     now = datetime.now(UTC)
-    try:
+    with _refusals():
         changed = away.plan(session, resident_id, body.periods, _setter(centre, user), now)
-    except LongerThanAllowed as err:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(err)) from err
-    except ValueError as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(err)) from err
     return _push(session, centre, user, "plan_away", resident_id, changed, now)
 
 
@@ -65,12 +63,8 @@ def away_now(
     check_resident(user, resident_id)
     now = datetime.now(UTC)
     setter = _setter(centre, user)
-    try:
+    with _refusals():
         changed = away.away_now(session, resident_id, body.until, body.note, setter, now)
-    except LongerThanAllowed as err:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(err)) from err
-    except ValueError as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(err)) from err
     return _push(session, centre, user, "away_now", resident_id, changed, now)
 
 
@@ -81,6 +75,18 @@ def back_now(resident_id: int, session: SessionDep, centre: CentreDep, user: Set
     now = datetime.now(UTC)
     changed = away.back_now(session, resident_id, _setter(centre, user), now)
     return _push(session, centre, user, "back_now", resident_id, changed, now)
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A period longer than this account may set is 403 (the account's limit), any other
+    unusable period 422."""
+    try:
+        yield
+    except LongerThanAllowed as err:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(err)) from err
+    except ValueError as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(err)) from err
 
 
 def _setter(centre: Centre, user: Operator) -> Setter:
