@@ -353,6 +353,11 @@ def main() -> int:
     parser.add_argument("--per-message", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--single-points", type=int, default=2000)
+    parser.add_argument(
+        "--readings",
+        action="store_true",
+        help="also the batches as reading objects (the older form), not only as series",
+    )
     parser.add_argument("--via", choices=["broker", "handler"], default="broker")
     args = parser.parse_args()
 
@@ -363,6 +368,9 @@ def main() -> int:
         "\n".join(lines[i : i + args.batch]).encode() for i in range(0, len(lines), args.batch)
     ]
     forms = {"batch": (batch_payloads(made, args.per_message), args.points)}
+    if args.readings:
+        readings_form = batch_payloads(made, args.per_message, as_series=False)
+        forms["readings"] = (readings_form, args.points)
     if args.single_points:
         forms["single"] = (single_payloads(made[: args.single_points]), args.single_points)
     del made, lines
@@ -393,8 +401,11 @@ def main() -> int:
     )
     print(f"bench: goal ratio >= 0.8 (telemetry_batch): {'met' if ratio >= 0.8 else 'NOT met'}")
     single = ""
+    if "readings" in best:
+        single += f" readings_per_s={best['readings']:.0f}"
+        single += f" readings_ratio={best['readings'] / direct_rate:.2f}"
     if "single" in best:
-        single = (
+        single += (
             f" single_points={args.single_points} single_per_s={best['single']:.0f}"
             f" single_ratio={best['single'] / direct_rate:.3f}"
         )

@@ -11,10 +11,14 @@ from protocol import (
     TelemetryBody,
     TelemetryMessage,
     TelemetryReading,
+    TelemetrySeries,
     encode,
 )
 from protocol.messages import Scalar
 from server.telemetry import TelemetryPoint
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -67,22 +71,40 @@ def single_payloads(made: list[Reading]) -> list[tuple[str, bytes]]:
     ]
 
 
-def batch_payloads(made: list[Reading], per_message: int) -> list[tuple[str, bytes]]:
-    """Each home's readings in order, ``per_message`` to a message (fewer in its last)."""
+def batch_payloads(
+    made: list[Reading], per_message: int, *, as_series: bool = True
+) -> list[tuple[str, bytes]]:
+    """Each home's readings in order, ``per_message`` to a message (fewer in its last): as
+    one series (columns, what a gateway sends) or ``as_series=False`` as reading objects."""
     payloads, chunk = [], []
     for i, r in enumerate(made):
         chunk.append(r)
         last = i + 1 == len(made) or made[i + 1].gateway_id != r.gateway_id
         if len(chunk) == per_message or last:
-            body = TelemetryBatchBody(
-                readings=[
-                    TelemetryReading(
-                        measurement="vitals", device_id="bed-1", gateway_time=c.at, fields=c.fields
-                    )
-                    for c in chunk
-                ]
-            )
+            body = _series_body(chunk) if as_series else _readings_body(chunk)
             message = TelemetryBatchMessage(gateway_id=r.gateway_id, gateway_time=r.at, body=body)
             payloads.append((f"eldercare/v1/{r.gateway_id}/up/telemetry_batch", encode(message)))
             chunk = []
     return payloads
+
+
+def _readings_body(chunk: list[Reading]) -> TelemetryBatchBody:
+    return TelemetryBatchBody(
+        readings=[
+            TelemetryReading(
+                measurement="vitals", device_id="bed-1", gateway_time=c.at, fields=c.fields
+            )
+            for c in chunk
+        ]
+    )
+
+
+def _series_body(chunk: list[Reading]) -> TelemetryBatchBody:
+    names = list(chunk[0].fields)
+    series = TelemetrySeries(
+        measurement="vitals",
+        device_id="bed-1",
+        gateway_times_us=[(c.at - _EPOCH) // _MICROSECOND for c in chunk],
+        fields={name: [c.fields[name] for c in chunk] for name in names},
+    )
+    return TelemetryBatchBody(series=[series])

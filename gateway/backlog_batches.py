@@ -4,15 +4,16 @@ After an outage a gateway may hold hours of telemetry. Each message costs the ce
 a save of its store (QoS 1), so one reading per message drains a fleet's backlogs at a few
 hundred readings a second for all gateways together; in batches of up to
 ``MAX_BATCH_READINGS`` the same readings pass a hundred times faster, and alarms meet a
-broker that is not buried. Consecutive ``telemetry`` rows become one batch (their order is
-kept); device events go as they were kept. A kept payload that does not read back as this
-gateway's telemetry is sent as it was, alone.
+broker that is not buried. Consecutive ``telemetry`` rows become one batch, its readings as
+series (columns per device and measurement, each series in the rows' order; see
+`protocol.TelemetrySeries` for why); device events go as they were kept. A kept payload that
+does not read back as this gateway's telemetry is sent as it was, alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -22,7 +23,7 @@ from protocol import (
     TelemetryBatchBody,
     TelemetryBatchMessage,
     TelemetryMessage,
-    TelemetryReading,
+    TelemetrySeries,
     encode,
 )
 from protocol.codec import MAX_PAYLOAD_BYTES
@@ -32,6 +33,8 @@ from protocol.messages import MAX_BATCH_READINGS
 # is shorter than the message it came in (no v, id, gateway_id, type or body around it), so the
 # batch, with its own envelope (far less than the margin), stays under the payload limit.
 BATCH_SOURCE_BYTES = MAX_PAYLOAD_BYTES - 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,16 +85,29 @@ def _batch(run: list[tuple[Kept, TelemetryMessage]], gateway_id: str, now: datet
     if len(run) == 1:  # nothing to gain: as it was kept
         row, _ = run[0]
         return Outgoing(Channel.TELEMETRY, row.payload, (row,))
-    readings = [
-        TelemetryReading(
-            measurement=message.body.measurement,
-            device_id=message.device_id,
-            gateway_time=message.gateway_time,
-            fields=message.body.fields,
-        )
-        for _, message in run
-    ]
     batch = TelemetryBatchMessage(
-        gateway_id=gateway_id, gateway_time=now, body=TelemetryBatchBody(readings=readings)
+        gateway_id=gateway_id,
+        gateway_time=now,
+        body=TelemetryBatchBody(series=as_series([message for _, message in run])),
     )
     return Outgoing(Channel.TELEMETRY_BATCH, encode(batch), tuple(row for row, _ in run))
+
+
+def as_series(messages: list[TelemetryMessage]) -> list[TelemetrySeries]:
+    """The readings as columns: one series per device, measurement and set of field names
+    (in the order each first came; a series keeps its readings' order)."""
+    grouped: dict[tuple[str, str | None, tuple[str, ...]], list[TelemetryMessage]] = {}
+    for message in messages:
+        body = message.body
+        grouped.setdefault((body.measurement, message.device_id, tuple(body.fields)), []).append(
+            message
+        )
+    return [
+        TelemetrySeries(
+            measurement=measurement,
+            device_id=device_id,
+            gateway_times_us=[(m.gateway_time - _EPOCH) // _MICROSECOND for m in members],
+            fields={name: [m.body.fields[name] for m in members] for name in names},
+        )
+        for (measurement, device_id, names), members in grouped.items()
+    ]

@@ -36,6 +36,7 @@ from protocol.messages import (
     TelemetryBody,
     TelemetryMessage,
     TelemetryReading,
+    TelemetrySeries,
     UplinkMessage,
     new_message_id,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "TelemetryBody",
     "TelemetryMessage",
     "TelemetryReading",
+    "TelemetrySeries",
     "TopicError",
     "TopicName",
     "UplinkMessage",

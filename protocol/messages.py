@@ -210,11 +210,57 @@ class TelemetryReading(_Strict):
     fields: TelemetryFields
 
 
+# A reading's time in a series: microseconds since the Unix epoch, within UTC's years 1-9999
+# (as `Timestamp`), checked in Rust like every bound here.
+_FIRST_UTC_US = -62_135_596_800_000_000
+_LAST_UTC_US = 253_402_300_799_999_999
+EpochMicros = Annotated[int, Field(ge=_FIRST_UTC_US, le=_LAST_UTC_US)]
+
+
+class TelemetrySeries(_Strict):
+    """Readings of one device's measurement, column by column: each field a list of values,
+    one per time in ``gateway_times_us``.
+
+    Why columns: a home's sensors report the same fields again and again, and a reading as an
+    object repeats its measurement, device, field names and an ISO time each time. As columns
+    a reading costs its values alone: under a third of the bytes, and the centre validates a
+    column in one pass instead of an object per reading (telemetry is most of its ingest).
+    """
+
+    measurement: MeasurementName
+    device_id: DeviceId | None = None
+    # When the gateway received each reading (a ``telemetry`` message's ``gateway_time``).
+    gateway_times_us: list[EpochMicros] = Field(min_length=1, max_length=MAX_BATCH_READINGS)
+    fields: Annotated[dict[str, list[Scalar]], Field(min_length=1, max_length=64)]
+
+    @model_validator(mode="after")
+    def _columns_as_long_as_times(self) -> TelemetrySeries:
+        count = len(self.gateway_times_us)
+        for name, column in self.fields.items():
+            if len(column) != count:
+                raise ValueError(
+                    f"field {name!r} has {len(column)} values for {count} gateway_times_us"
+                )
+        return self
+
+
 class TelemetryBatchBody(_Strict):
     """Many points in one message: what a gateway has gathered (its backlog after an outage,
-    a sensor that reports more often than it is worth a message), written like ``telemetry``."""
+    a sensor that reports more often than it is worth a message), written like ``telemetry``:
+    as ``readings`` (an object each) or ``series`` (columns), at most `MAX_BATCH_READINGS`
+    together."""
 
-    readings: list[TelemetryReading] = Field(min_length=1, max_length=MAX_BATCH_READINGS)
+    readings: list[TelemetryReading] = Field(default_factory=list, max_length=MAX_BATCH_READINGS)
+    series: list[TelemetrySeries] = Field(default_factory=list, max_length=MAX_BATCH_READINGS)
+
+    @model_validator(mode="after")
+    def _some_readings_not_too_many(self) -> TelemetryBatchBody:
+        count = len(self.readings) + sum(len(s.gateway_times_us) for s in self.series)
+        if not 1 <= count <= MAX_BATCH_READINGS:
+            raise ValueError(
+                f"a telemetry batch carries 1 to {MAX_BATCH_READINGS} readings, not {count}"
+            )
+        return self
 
 
 class StatusBody(_Strict):

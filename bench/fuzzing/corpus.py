@@ -49,6 +49,7 @@ from protocol import (
     TelemetryBody,
     TelemetryMessage,
     TelemetryReading,
+    TelemetrySeries,
     TopicName,
     encode,
 )
@@ -195,6 +196,24 @@ def wire_messages() -> list[WireMessage]:
                     ),
                     TelemetryReading(
                         measurement="env", gateway_time=east, fields={"room": "hall", "lux": 3.0}
+                    ),
+                ]
+            ),
+        ),
+        TelemetryBatchMessage(
+            **env,
+            body=TelemetryBatchBody(
+                series=[
+                    TelemetrySeries(
+                        measurement="vitals",
+                        device_id="bed-1",
+                        gateway_times_us=[1_795_000_000_000_000, 1_795_000_060_000_000],
+                        fields={"heart_rate": [62, 61], "respiration": [14.5, 14.0]},
+                    ),
+                    TelemetrySeries(
+                        measurement="env",
+                        gateway_times_us=[1_795_000_000_000_000],
+                        fields={"room": ["hall"], "in_bed": [True], "lux": [3]},
                     ),
                 ]
             ),

@@ -254,12 +254,12 @@ class UplinkHandler:
         """Telemetry may be thinned under pressure, alarms never: count what was shed."""
         found = points_of(message)
         if found.refused:
-            self.counts["telemetry_invalid"] += len(found.refused)
+            self.counts["telemetry_invalid"] += found.refused
             log.warning(
                 "%d telemetry point(s) from %s dropped: %s",
-                len(found.refused),
+                found.refused,
                 message.gateway_id,
-                found.refused[0],
+                found.why_refused,
             )
         admitted = self._telemetry.offer_many(found.points)
         for admission in (Admission.DISPLACED_OLDEST, Admission.REFUSED):

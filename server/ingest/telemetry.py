@@ -4,18 +4,19 @@ A point is tagged with its ``gateway_id`` and, when there is one, its ``device_i
 stamped with the ``gateway_time`` of its reading. The wire model has already refused what the
 contract forbids (names by pattern, NaN, times outside UTC's range, all in pydantic-core);
 what it allows and no store could keep (a line break in a field name) is refused here, so a
-bad reading of a batch is dropped alone and the others go on.
+bad reading of a batch is dropped alone (a bad series as a whole) and the others go on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from protocol import TelemetryBatchMessage, TelemetryMessage
+from protocol import TelemetryBatchMessage, TelemetryMessage, TelemetrySeries
 from protocol.messages import Scalar
 from server.telemetry import TelemetryPoint
+from server.telemetry.columns import PointChunks, PointColumns
 from server.telemetry.point import check_field_names, to_ns
 
 TelemetryUplink = TelemetryMessage | TelemetryBatchMessage
@@ -25,33 +26,43 @@ _Reading = tuple[str, str | None, Mapping[str, Scalar], datetime]
 
 @dataclass
 class Points:
-    """The points of one message, and why any of its readings could not be one."""
+    """The points of one message, and how many of its readings could not be points (and
+    why the first could not)."""
 
-    points: list[TelemetryPoint] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
+    points: Sequence[TelemetryPoint] = ()
+    refused: int = 0
+    why_refused: str | None = None
+
+    def refuse(self, count: int, why: str) -> None:
+        self.refused += count
+        self.why_refused = self.why_refused or why
 
 
 def points_of(message: TelemetryUplink) -> Points:
     """The message's points; what the wire contract has not already refused is checked here,
-    reading by reading: the field names (a line break in one), once per set of names."""
+    reading by reading: the field names (a line break in one), once per set of names. A
+    series stays columns (`PointColumns`): checked once, as one."""
     if isinstance(message, TelemetryMessage):
         body = message.body
         return _points(
             message.gateway_id,
             [(body.measurement, message.device_id, body.fields, message.gateway_time)],
+            (),
         )
+    batch = message.body
     return _points(
         message.gateway_id,
-        [(r.measurement, r.device_id, r.fields, r.gateway_time) for r in message.body.readings],
+        [(r.measurement, r.device_id, r.fields, r.gateway_time) for r in batch.readings],
+        batch.series,
     )
 
 
-def _points(gateway_id: str, readings: list[_Reading]) -> Points:
+def _points(gateway_id: str, readings: list[_Reading], series: Sequence[TelemetrySeries]) -> Points:
     found = Points()
     # One tag mapping per device, shared by its points (the writer only reads them).
     tags_of: dict[str | None, Mapping[str, str]] = {}
     checked: set[tuple[str, ...]] = set()
-    make, points = TelemetryPoint.checked, found.points
+    make, points = TelemetryPoint.checked, []
     for measurement, device_id, fields, time in readings:
         tags = tags_of.get(device_id)
         if tags is None:
@@ -61,10 +72,23 @@ def _points(gateway_id: str, readings: list[_Reading]) -> Points:
             try:
                 check_field_names(measurement, names)
             except ValueError as err:
-                found.refused.append(str(err))
+                found.refuse(1, str(err))
                 continue
             checked.add(names)
         points.append(make((measurement, tags, fields, to_ns(time))))
+    chunks: list[Sequence[TelemetryPoint]] = [points]
+    for one in series:
+        try:
+            check_field_names(one.measurement, tuple(one.fields))
+        except ValueError as err:
+            found.refuse(len(one.gateway_times_us), str(err))
+            continue
+        tags = tags_of.get(one.device_id)
+        if tags is None:
+            tags = tags_of[one.device_id] = _tags(gateway_id, one.device_id)
+        times_ns = [time_us * 1000 for time_us in one.gateway_times_us]
+        chunks.append(PointColumns(one.measurement, tags, one.fields, times_ns))
+    found.points = PointChunks(chunks)
     return found
 
 

@@ -194,7 +194,7 @@ class BatchingWriter:
                 self._write_timed(batch)
             self._housekeep_when_due()
 
-    def _write_timed(self, batch: list[TelemetryPoint]) -> None:
+    def _write_timed(self, batch: Sequence[TelemetryPoint]) -> None:
         started = time.perf_counter()
         try:
             self._deliver(batch)
@@ -214,7 +214,7 @@ class BatchingWriter:
                 )
             self._cond.notify_all()
 
-    def _next_batch(self) -> list[TelemetryPoint] | None:
+    def _next_batch(self) -> Sequence[TelemetryPoint] | None:
         """Wait until a batch (or housekeeping: ``[]``) is due; None when stopping, all done."""
         with self._cond:
             while True:
@@ -235,7 +235,7 @@ class BatchingWriter:
                 wait = self.policy.max_age_s - age if age is not None else _MAX_WAIT_S
                 self._cond.wait(min(max(wait, 0.0), _MAX_WAIT_S))
 
-    def _deliver(self, batch: list[TelemetryPoint]) -> None:
+    def _deliver(self, batch: Sequence[TelemetryPoint]) -> None:
         """Write ``batch``, retrying while the store is unreachable; drop it on abandon."""
         delay = self.policy.retry_initial_s
         failing_since: float | None = None
@@ -278,7 +278,7 @@ class BatchingWriter:
             log.error("telemetry store set-up failed; writing without it: %s", err)
         self._prepared = True
 
-    def _write(self, batch: list[TelemetryPoint]) -> None:
+    def _write(self, batch: Sequence[TelemetryPoint]) -> None:
         """One attempt; refusals are counted here, a retryable error goes up."""
         try:
             self.store.write_batch(batch)

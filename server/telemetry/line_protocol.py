@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from influxdb_client.client.write.point import Point
 
+from server.telemetry.columns import PointChunks, PointColumns
 from server.telemetry.point import FieldValue, TelemetryPoint
 
 # Series keys remembered, at most: a centre's gateways x devices x measurements. Past it the
@@ -20,6 +21,7 @@ from server.telemetry.point import FieldValue, TelemetryPoint
 MAX_SERIES = 200_000
 # The escapes of a line protocol string field value, as Point's (its table is private).
 _ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
+_BOOLEANS: Mapping[object, str] = {False: "false", True: "true"}
 _SeriesId = tuple[str, tuple[tuple[str, str], ...]]
 _Layout = tuple[tuple[str, str], ...]
 
@@ -38,8 +40,17 @@ class LineProtocolEncoder:
         self._layouts: dict[tuple[str, ...], _Layout] = {}
 
     def encode(self, points: Iterable[TelemetryPoint]) -> bytes:
-        """The points' lines joined by newlines, UTF-8, nanosecond timestamps."""
-        return "\n".join(self._lines(points)).encode()
+        """The points' lines joined by newlines, UTF-8, nanosecond timestamps; a series kept
+        as columns (`PointColumns`, also inside `PointChunks`) is encoded column by column."""
+        chunks: Iterable[Iterable[TelemetryPoint]]
+        chunks = points.chunks if isinstance(points, PointChunks) else (points,)
+        lines: list[str] = []
+        for chunk in chunks:
+            if isinstance(chunk, PointColumns):
+                lines += self._column_lines(chunk)
+            else:
+                lines += self._lines(chunk)
+        return "\n".join(lines).encode()
 
     def line(self, point: TelemetryPoint) -> str:
         return self._lines((point,))[0]
@@ -73,6 +84,30 @@ class LineProtocolEncoder:
                     parts.append(prefix + _value(value))
             lines.append(f"{key}{','.join(parts)} {point.time_ns}")
         return lines
+
+    def _column_lines(self, series: PointColumns) -> list[str]:
+        """A series' lines from one template (its key and ``name=`` parts, ``%``-escaped) and
+        its columns, each turned to text in one pass by the kind of its values."""
+        parts, texts = [], []
+        for name in sorted(series.columns):
+            values = series.columns[name]
+            prefix = (self._field_names.get(name) or self._field_name(name)).replace("%", "%%")
+            kinds = set(map(type, values))
+            if kinds == {int}:
+                parts.append(prefix + "%si")
+                texts.append(values)
+            elif kinds == {float}:
+                parts.append(prefix + "%s")
+                texts.append([t[:-2] if t.endswith(".0") else t for t in map(str, values)])
+            elif kinds == {bool}:
+                parts.append(prefix + "%s")
+                texts.append([_BOOLEANS[value] for value in values])
+            else:  # strings, or a column of mixed kinds: value by value
+                parts.append(prefix + "%s")
+                texts.append([_value(value) for value in values])
+        key = self._key(series.measurement, series.tags).replace("%", "%%")
+        template = f"{key}{','.join(parts)} %s"
+        return [template % row for row in zip(*texts, series.times_ns, strict=True)]
 
     def _key(self, measurement: str, tags: Mapping[str, str]) -> str:
         key = self._series.get((measurement, tuple(tags.items())))

@@ -4,7 +4,8 @@ Why chunks: ingest offers a message's points together (up to 1000 of a ``telemet
 and the writer takes thousands at a time, so a queue entry per point cost a tuple, an append
 and a pop per point, about a tenth of the server's work per point. A chunk is one entry with
 the time it arrived; the oldest points are still displaced one by one, and a batch still ends
-at any point inside a chunk.
+at any point inside a chunk. A batch is taken as the chunks it spans (`PointChunks`), so a
+series queued as columns reaches the store as columns.
 
 Not thread-safe on its own: `BatchingWriter` holds its lock around every call.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
+from server.telemetry.columns import PointChunks
 from server.telemetry.point import TelemetryPoint
 
 
@@ -53,20 +55,24 @@ class PointQueue:
         self._count -= dropped
         return dropped
 
-    def take(self, count: int) -> list[TelemetryPoint]:
-        """Remove and return up to ``count`` of the oldest points, in order."""
-        taken: list[TelemetryPoint] = []
-        while len(taken) < count and self._chunks:
+    def take(self, count: int) -> PointChunks:
+        """Remove and return up to ``count`` of the oldest points, in order, as the chunks
+        (or parts of them) they were queued in: no point is copied or made."""
+        taken: list[Sequence[TelemetryPoint]] = []
+        size = 0
+        while size < count and self._chunks:
             arrived, chunk = self._chunks[0]
-            wanted = count - len(taken)
+            wanted = count - size
             if len(chunk) <= wanted:
                 self._chunks.popleft()
-                taken += chunk
+                taken.append(chunk)
+                size += len(chunk)
             else:
-                taken += chunk[:wanted]
+                taken.append(chunk[:wanted])
                 self._chunks[0] = (arrived, chunk[wanted:])
-        self._count -= len(taken)
-        return taken
+                size += wanted
+        self._count -= size
+        return PointChunks(taken)
 
     def clear(self) -> int:
         """Drop every point; how many there were."""

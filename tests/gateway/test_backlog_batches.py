@@ -41,11 +41,26 @@ def event(seq: int) -> Kept:
     return Kept(seq, "event", encode(message))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def readings_of(payload: bytes) -> list[tuple[str | None, datetime, dict[str, object]]]:
     message = decode_uplink(f"eldercare/v1/{GW}/up/telemetry_batch", payload)
     assert isinstance(message, TelemetryBatchMessage)
     assert message.gateway_time == NOW
-    return [(r.device_id, r.gateway_time, dict(r.fields)) for r in message.body.readings]
+    assert message.body.readings == []  # a gateway sends columns
+    return [
+        (series.device_id, _EPOCH + timedelta(microseconds=time_us), row)
+        for series in message.body.series
+        for time_us, row in zip(
+            series.gateway_times_us,
+            [
+                dict(zip(series.fields, values, strict=True))
+                for values in zip(*series.fields.values(), strict=True)
+            ],
+            strict=True,
+        )
+    ]
 
 
 def test_runs_of_telemetry_become_batches_in_order_and_events_go_as_kept() -> None:
@@ -64,7 +79,9 @@ def test_runs_of_telemetry_become_batches_in_order_and_events_go_as_kept() -> No
         single = decode_uplink(f"eldercare/v1/{GW}/up/telemetry", row.payload)
         assert isinstance(single, TelemetryMessage)
         expected.append((single.device_id, single.gateway_time, dict(single.body.fields)))
-    assert readings_of(messages[0].payload) == expected
+    # One series per device, each in the kept order (a stable sort keeps it).
+    by_device = sorted(readings_of(messages[0].payload), key=lambda r: r[0] or "")
+    assert by_device == sorted(expected, key=lambda r: r[0] or "")
 
 
 def test_a_lone_reading_and_what_does_not_read_back_go_as_kept() -> None:

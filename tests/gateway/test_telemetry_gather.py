@@ -70,7 +70,7 @@ def rig(tmp_path: Path) -> Rig:
 
 
 def percents(batch: bytes) -> list[int]:
-    return [r["fields"]["percent"] for r in json.loads(batch)["body"]["readings"]]
+    return [p for s in json.loads(batch)["body"]["series"] for p in s["fields"]["percent"]]
 
 
 def test_readings_of_a_window_go_as_one_batch_in_order_and_an_alarm_does_not_wait(

@@ -30,6 +30,7 @@ from protocol import (
     TelemetryBody,
     TelemetryMessage,
     TelemetryReading,
+    TelemetrySeries,
     TopicName,
 )
 from protocol.home_config import ConfiguredDevice, DetectorSettings, ResidentProfile
@@ -81,7 +82,15 @@ def sample_messages(gateway_id: str = GATEWAY_ID) -> dict[Channel, BaseModel]:
                         gateway_time=DEVICE_TIME,
                         fields={"percent": 79},
                     ),
-                ]
+                ],
+                series=[
+                    TelemetrySeries(
+                        measurement="vitals",
+                        device_id="bed-2",
+                        gateway_times_us=[1_709_295_000_000_000, 1_709_295_060_000_000],
+                        fields={"heart_bpm": [62.0, 63.5], "occupied": [True, True]},
+                    )
+                ],
             ),
         ),
         Channel.STATUS: StatusMessage(

@@ -204,6 +204,7 @@ def test_telemetry_batch_breaking_its_rules_is_invalid(change: str) -> None:
         raw["device_id"] = "bed-1"  # each reading names its device; the envelope none
     elif change == "no readings":
         readings.clear()
+        del raw["body"]["series"]
     elif change == "too many readings":
         readings[:] = readings[:1] * (MAX_BATCH_READINGS + 1)
     elif change == "naive time":
@@ -214,9 +215,53 @@ def test_telemetry_batch_breaking_its_rules_is_invalid(change: str) -> None:
     assert _rejected(topic_of(Channel.TELEMETRY_BATCH), payload) is RejectReason.INVALID
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "a column too short",
+        "no times",
+        "a time past year 9999",
+        "a time as text",
+        "no fields",
+        "a value not a scalar",
+        "too many readings with the series",
+    ],
+)
+def test_telemetry_series_breaking_its_rules_is_invalid(change: str) -> None:
+    raw = _batch_json()
+    series = raw["body"]["series"][0]
+    if change == "a column too short":
+        series["fields"]["heart_bpm"].pop()
+    elif change == "no times":
+        series["gateway_times_us"] = []
+        series["fields"] = {"heart_bpm": []}
+    elif change == "a time past year 9999":
+        series["gateway_times_us"][0] = 253_402_300_800_000_000
+    elif change == "a time as text":
+        series["gateway_times_us"][0] = "1709295000000000"
+    elif change == "no fields":
+        series["fields"] = {}
+    elif change == "a value not a scalar":
+        series["fields"]["heart_bpm"][0] = [62.0]
+    else:  # the series' two and the readings' two: one more than a batch may carry
+        raw["body"]["readings"] = raw["body"]["readings"][:1] * (MAX_BATCH_READINGS - 1)
+    payload = json.dumps(raw).encode()
+    assert _rejected(topic_of(Channel.TELEMETRY_BATCH), payload) is RejectReason.INVALID
+
+
+def test_telemetry_batch_of_series_alone_decodes_to_its_columns() -> None:
+    raw = _batch_json()
+    del raw["body"]["readings"]
+    message = decode_uplink(topic_of(Channel.TELEMETRY_BATCH), json.dumps(raw).encode())
+    assert isinstance(message, TelemetryBatchMessage)
+    assert message.body.readings == []
+    assert message.body.series[0].fields == {"heart_bpm": [62.0, 63.5], "occupied": [True, True]}
+
+
 def test_telemetry_batch_of_the_most_readings_decodes() -> None:
     raw = _batch_json()
     raw["body"]["readings"] = raw["body"]["readings"][:1] * MAX_BATCH_READINGS
+    del raw["body"]["series"]
     message = decode_uplink(topic_of(Channel.TELEMETRY_BATCH), json.dumps(raw).encode())
     assert isinstance(message, TelemetryBatchMessage)
     assert len(message.body.readings) == MAX_BATCH_READINGS

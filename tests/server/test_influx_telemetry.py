@@ -18,7 +18,8 @@ import pytest
 from onebox.influx import InfluxServer
 from onebox.net import free_port, wait_for
 from server import ServerError
-from server.telemetry import TelemetryStore
+from server.telemetry import TelemetryPoint, TelemetryStore
+from server.telemetry.columns import PointChunks, PointColumns
 from server.telemetry.influx import (
     InfluxTelemetryStore,
     TelemetryQueryError,
@@ -145,6 +146,44 @@ def test_names_and_tag_values_with_special_characters_round_trip(
     rows = rows_when(store, f'SELECT * FROM "{quoted}"', 1)
 
     assert rows == [{"time": T0_NS, **tags, "percent": 5, "note": note}]
+
+
+def test_series_kept_as_columns_are_stored_as_their_points(store: InfluxTelemetryStore) -> None:
+    """A gateway's series reach InfluxDB as columns (`PointColumns`), beside points, and read
+    back as the same rows, types and escapes included."""
+    tags = {"gateway_id": "gw,001 =x", "device_id": "bed-1"}
+    columns: dict[str, list[float | int | bool | str]] = {
+        "heart_bpm": [61.5, 62.0],
+        "beats": [3, 4],
+        "in_bed": [True, False],
+        "note": ['said "help"', "a \\ b"],
+    }
+    series = PointColumns("vitals", tags, columns, [T0_NS, T0_NS + 10**9])
+    alone = TelemetryPoint("vitals", {"gateway_id": "gw-2"}, {"heart_bpm": 70.25}, T0_NS)
+
+    store.write_batch(PointChunks([series, [alone]]))
+
+    rows = rows_when(store, "SELECT * FROM vitals ORDER BY time", 3)
+    assert sorted(rows, key=lambda row: (row["time"], row["gateway_id"])) == [
+        {
+            "time": T0_NS,
+            **tags,
+            "heart_bpm": 61.5,
+            "beats": 3,
+            "in_bed": True,
+            "note": 'said "help"',
+        },
+        {"time": T0_NS, "gateway_id": "gw-2", "device_id": None, "heart_bpm": 70.25}
+        | dict.fromkeys(("beats", "in_bed", "note")),
+        {"time": T0_NS + 10**9, **tags, "heart_bpm": 62, "beats": 4, "in_bed": False}
+        | {"note": "a \\ b"},
+    ]
+    assert field_types(store, "vitals") == {
+        "beats": "integer",
+        "heart_bpm": "float",
+        "in_bed": "boolean",
+        "note": "string",
+    }
 
 
 def test_concurrent_writers_lose_nothing(store: InfluxTelemetryStore) -> None:

@@ -11,6 +11,7 @@ from protocol import (
     TelemetryBatchBody,
     TelemetryBatchMessage,
     TelemetryReading,
+    TelemetrySeries,
     encode,
 )
 from server.centre import Centre
@@ -94,6 +95,40 @@ def test_a_reading_no_store_could_keep_is_dropped_alone(
     assert handler.counts["telemetry_invalid"] == 1
 
 
+def us(minute: int) -> int:
+    return int((NOW + timedelta(minutes=minute)).timestamp()) * 10**6
+
+
+def test_series_are_points_beside_readings_and_a_bad_series_is_dropped_whole(
+    centre: Centre, store: EmbeddedTelemetryStore
+) -> None:
+    """Columns become the same points as readings would; a series whose field names no store
+    can keep is refused with all of its readings, and the rest of the batch goes on."""
+    handler = UplinkHandler(centre.sessions, centre.telemetry, clock=NOW.timestamp)
+    good = TelemetrySeries(
+        measurement="vitals",
+        device_id="bed-2",
+        gateway_times_us=[us(1), us(2)],
+        fields={"heart_bpm": [61.0, 62.0], "in_bed": [True, False]},
+    )
+    bad = TelemetrySeries(
+        measurement="vitals", gateway_times_us=[us(3), us(4), us(5)], fields={"a\nb": [1, 2, 3]}
+    )
+    body = TelemetryBatchBody(readings=[vitals(0)], series=[bad, good])
+    message = TelemetryBatchMessage(gateway_id="gw-1", gateway_time=NOW, body=body)
+
+    handler.handle(TOPIC, encode(message))
+
+    assert centre.telemetry.flush()
+    bed_2 = {"gateway_id": "gw-1", "device_id": "bed-2"}
+    assert store.query("vitals") == [
+        (us(0) * 1000, {"gateway_id": "gw-1", "device_id": "bed-1"}, {"heart_bpm": 60.0}),
+        (us(1) * 1000, bed_2, {"heart_bpm": 61.0, "in_bed": True}),
+        (us(2) * 1000, bed_2, {"heart_bpm": 62.0, "in_bed": False}),
+    ]
+    assert handler.counts["telemetry_invalid"] == 3
+
+
 def test_each_reading_with_a_line_break_in_a_field_name_is_refused_with_its_reason() -> None:
     """Field names are checked once per set of names: a bad set is refused each time it
     comes, and a good set checked once still makes every one of its readings a point."""
@@ -115,7 +150,8 @@ def test_each_reading_with_a_line_break_in_a_field_name_is_refused_with_its_reas
     assert [p.time_ns for p in found.points] == [
         int((NOW + timedelta(minutes=m)).timestamp()) * 10**9 for m in (0, 2)
     ]
-    assert found.refused == ["a line break in a field name of 'vitals'"] * 2
+    assert found.refused == 2
+    assert found.why_refused == "a line break in a field name of 'vitals'"
 
 
 def test_a_batch_into_a_full_queue_displaces_the_oldest_point_by_point(centre: Centre) -> None:

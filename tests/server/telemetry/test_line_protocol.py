@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from server.telemetry import TelemetryPoint
 from server.telemetry import line_protocol as lp
+from server.telemetry.columns import PointChunks, PointColumns
 from server.telemetry.line_protocol import LineProtocolEncoder
 
 # Every character line protocol escapes somewhere, and a few that it must leave alone.
@@ -66,3 +67,38 @@ def test_memory_of_series_keys_is_bounded(monkeypatch: pytest.MonkeyPatch) -> No
         assert encoder.line(point) == point.line_protocol()
     assert len(encoder._series) <= 3
     assert len(encoder._field_names) <= 3
+
+
+# A column of one kind (the common case, encoded by kind), or of mixed kinds (value by value).
+_columns = st.one_of(
+    st.lists(st.booleans(), min_size=3, max_size=3),
+    st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), min_size=3, max_size=3),
+    st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=3, max_size=3),
+    st.lists(_values, min_size=3, max_size=3),
+)
+# "%" is the template's own escape; "{" and "}" would be str.format's.
+_column_names = st.text(
+    alphabet=st.sampled_from([*"%{}", ",", " ", "=", "\\", "a", "水"]), min_size=1
+)
+_series = st.builds(
+    PointColumns,
+    measurement=_column_names.filter(lambda name: not name.startswith("#")),
+    tags=st.dictionaries(_column_names, _column_names, max_size=2),
+    columns=st.dictionaries(_column_names, _columns, min_size=1, max_size=4),
+    times_ns=st.lists(st.integers(min_value=0, max_value=2**62), min_size=3, max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(series=st.lists(_series, min_size=1, max_size=3), points=st.lists(_points, max_size=3))
+def test_series_kept_as_columns_are_encoded_as_points_line_protocol(
+    series: list[PointColumns], points: list[TelemetryPoint]
+) -> None:
+    """Columns (alone, among points, or cut by a batch boundary) make Point's lines exactly."""
+    chunks = PointChunks([series[0], points, *series[1:]])
+    expected = "\n".join(point.line_protocol() for point in chunks).encode()
+    encoder = LineProtocolEncoder()
+    assert encoder.encode(chunks) == expected
+    assert encoder.encode(series[0]) == "\n".join(p.line_protocol() for p in series[0]).encode()
+    tail = chunks[1:]
+    assert encoder.encode(tail) == "\n".join(point.line_protocol() for point in tail).encode()

@@ -28,7 +28,7 @@ def test_a_batch_ends_inside_a_chunk_and_the_next_goes_on_from_there() -> None:
     assert times(queue.take(5)) == [5, 6]
     assert len(queue) == 0
     assert queue.oldest_arrival() is None
-    assert queue.take(5) == []
+    assert list(queue.take(5)) == []
 
 
 def test_the_oldest_points_give_way_one_by_one() -> None:
