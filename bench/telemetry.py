@@ -64,6 +64,7 @@ from protocol.mqtt import BrokerEndpoint, new_client
 from server.centre import Centre
 from server.core.collector import tune_collector
 from server.core.config import ServerSettings
+from server.core.switching import tune_switching
 from server.ingest.broker import ROUTINE_BATCH
 from server.telemetry.influx import InfluxTelemetryStore
 from server.telemetry.influx_schema import RetentionPlan
@@ -181,6 +182,7 @@ def _centre(stack: Stack, database: str, count: int, batch: int, *, mqtt: bool) 
     )
     centre = Centre(settings)
     tune_collector()  # as python -m server does once the application is built
+    tune_switching()
     centre.telemetry_store.prepare()  # as the writer would; not part of the timed run
     centre.telemetry.start()
     return centre

@@ -13,6 +13,7 @@ from protocol.logs import configure_logging
 from server import ConfigurationError
 from server.core.collector import tune_collector
 from server.core.config import ServerSettings
+from server.core.switching import tune_switching
 from server.live import LiveHub
 from server.main import create_app
 
@@ -31,6 +32,7 @@ def main() -> int:
         print(f"server: {err}", file=sys.stderr)
         return 2
     tune_collector()
+    tune_switching()
     _Server(uvicorn_config(settings, app), app.state.centre.hub).run()
     return 0
 

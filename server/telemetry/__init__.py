@@ -96,7 +96,12 @@ class TelemetryStore(Protocol):
         """Make the store ready (database, retention); idempotent; may raise a retryable
         `TelemetryWriteError` when the store is unreachable."""
 
-    def write_batch(self, points: Sequence[TelemetryPoint]) -> None: ...
+    def encode(self, points: Sequence[TelemetryPoint]) -> bytes | None:
+        """``points`` as `write_batch` would send them, made ahead (the writer encodes the
+        next batch while the store takes the last); None when there is nothing to make."""
+
+    def write_batch(self, points: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
+        """Store ``points``; ``encoded``, when given, is `encode`'s result for them."""
 
     def housekeep(self) -> None:
         """Periodic upkeep the store does not do itself (e.g. pruning old points)."""

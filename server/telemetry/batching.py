@@ -1,8 +1,12 @@
-"""The telemetry writer: a bounded queue, one thread, batches by size and by age, retries.
+"""The telemetry writer: a bounded queue, two threads, batches by size and by age, retries.
 
 Ingest `offer`s points and returns at once; it never waits for a store, so an alarm handled
 on the same MQTT thread never waits behind telemetry. The writer thread takes a batch when
-``batch_size`` points are queued or the oldest has waited ``max_age_s``, and writes it:
+``batch_size`` points are queued or the oldest has waited ``max_age_s``, has the store encode
+it (`TelemetryStore.encode`: InfluxDB's line protocol), and hands it to the sender thread,
+which writes one batch at a time. So the next batch is encoded while the store is busy with
+the last (one write in flight, as a client posting prebuilt batches has), and the store is
+not left idle while the server makes text:
 
 - unreachable store or a 5xx: the batch is kept and retried with exponential backoff (capped)
   until it goes through; meanwhile the queue fills;
@@ -18,6 +22,7 @@ on the same MQTT thread never waits behind telemetry. The writer thread takes a 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import Counter
@@ -93,8 +98,13 @@ class BatchingWriter:
         self._prepared = False
         self._next_housekeeping: float | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        # Batches taken and encoded, for the sender; one waiting at most (None: stop).
+        self._outbox: queue.Queue[tuple[Sequence[TelemetryPoint], bytes | None] | None]
+        self._outbox = queue.Queue(maxsize=1)
+        self._sender = threading.Thread(target=self._send, name=f"{name}-send", daemon=True)
 
     def start(self) -> BatchingWriter:
+        self._sender.start()
         self._thread.start()
         return self
 
@@ -189,22 +199,39 @@ class BatchingWriter:
     # -- writer thread -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        while (batch := self._next_batch()) is not None:
-            if batch:
-                self._write_timed(batch)
-            self._housekeep_when_due()
+        try:
+            while (batch := self._next_batch()) is not None:
+                if batch:
+                    self._outbox.put((batch, self._encoded(batch)))
+                self._housekeep_when_due()
+        finally:
+            self._outbox.put(None)
+            self._sender.join()
 
-    def _write_timed(self, batch: Sequence[TelemetryPoint]) -> None:
+    def _encoded(self, batch: Sequence[TelemetryPoint]) -> bytes | None:
+        """The store's encoding of ``batch``, made here ahead of its write; None when the store
+        makes none ahead or failed to (the write then encodes, and fails, itself)."""
+        try:
+            return self.store.encode(batch)
+        except Exception:
+            log.exception("telemetry writer could not encode a batch of %d points", len(batch))
+            return None
+
+    def _send(self) -> None:
+        while (item := self._outbox.get()) is not None:
+            self._write_timed(*item)
+
+    def _write_timed(self, batch: Sequence[TelemetryPoint], encoded: bytes | None) -> None:
         started = time.perf_counter()
         try:
-            self._deliver(batch)
+            self._deliver(batch, encoded)
         except Exception:
             # The thread must outlive a bug in one batch; the batch is counted as lost.
             log.exception("telemetry writer failed on a batch of %d points", len(batch))
             with self._cond:
                 self._counters.dropped["error"] += len(batch)
         with self._cond:
-            self._in_flight = 0
+            self._in_flight -= len(batch)
             self._counters.observe_batch(time.perf_counter() - started)
             if self._shedding and len(self._queue) < self.policy.queue_bound // 2:
                 self._shedding = False
@@ -228,21 +255,25 @@ class BatchingWriter:
                 if self.policy.due(queued, age, self._flushing or self._stopping):
                     count = min(queued, self.policy.batch_size)
                     batch = self._queue.take(count)
-                    self._in_flight = count
+                    self._in_flight += count
                     return batch
                 if not queued:
                     self._flushing = False
                 wait = self.policy.max_age_s - age if age is not None else _MAX_WAIT_S
                 self._cond.wait(min(max(wait, 0.0), _MAX_WAIT_S))
 
-    def _deliver(self, batch: Sequence[TelemetryPoint]) -> None:
+    def _deliver(self, batch: Sequence[TelemetryPoint], encoded: bytes | None) -> None:
         """Write ``batch``, retrying while the store is unreachable; drop it on abandon."""
         delay = self.policy.retry_initial_s
         failing_since: float | None = None
         while True:
+            if self._abandon.is_set():  # also a batch that was waiting for the sender
+                with self._cond:
+                    self._counters.dropped["shutdown"] += len(batch)
+                return
             try:
                 self._prepare()
-                self._write(batch)
+                self._write(batch, encoded)
             except TelemetryWriteError as err:
                 if not err.retryable:
                     # E.g. the database could not be created: a set-up fault, not the data's.
@@ -255,10 +286,7 @@ class BatchingWriter:
                 if failing_since is None:
                     failing_since = time.monotonic()
                     log.warning("telemetry store unavailable, retrying with backoff: %s", err)
-                if self._abandon.wait(delay):
-                    with self._cond:
-                        self._counters.dropped["shutdown"] += len(batch)
-                    return
+                self._abandon.wait(delay)
                 delay = min(delay * 2, self.policy.retry_max_s)
                 continue
             if failing_since is not None:
@@ -278,10 +306,10 @@ class BatchingWriter:
             log.error("telemetry store set-up failed; writing without it: %s", err)
         self._prepared = True
 
-    def _write(self, batch: Sequence[TelemetryPoint]) -> None:
+    def _write(self, batch: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
         """One attempt; refusals are counted here, a retryable error goes up."""
         try:
-            self.store.write_batch(batch)
+            self.store.write_batch(batch, encoded)
         except TelemetryRejected as err:
             if err.splittable and len(batch) > 1:
                 half = len(batch) // 2

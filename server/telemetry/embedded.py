@@ -59,7 +59,10 @@ class EmbeddedTelemetryStore:
     def prepare(self) -> None:
         """Nothing to set up beyond what the constructor did."""
 
-    def write_batch(self, points: Sequence[TelemetryPoint]) -> None:
+    def encode(self, points: Sequence[TelemetryPoint]) -> None:
+        """Nothing to make ahead: rows are made in `write_batch`, under the store's lock."""
+
+    def write_batch(self, points: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
         rows = [
             (
                 p.time_ns,

@@ -116,15 +116,20 @@ class InfluxTelemetryStore:
         """Store one point now (no batching); raises `TelemetryWriteError` if not stored."""
         self.write_batch([TelemetryPoint.at(measurement, tags, fields, time)])
 
-    def write_batch(self, points: Sequence[TelemetryPoint]) -> None:
-        """Store ``points`` in one request (nanosecond precision).
+    def encode(self, points: Sequence[TelemetryPoint]) -> bytes:
+        """The batch's line protocol (nanosecond timestamps), UTF-8."""
+        return self._encoder.encode(points)
+
+    def write_batch(self, points: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
+        """Store ``points`` in one request (nanosecond precision); ``encoded``: their line
+        protocol, made ahead by `encode`.
 
         Raises a retryable `TelemetryWriteError` when InfluxDB is unreachable or failing, and
         `TelemetryRejected` when it refused points of the batch.
         """
         if not points:
             return
-        body = self._encoder.encode(points)
+        body = encoded if encoded is not None else self._encoder.encode(points)
         self._check_open()
         response = self._post_write(body)
         if response.status_code == 404 and "database not found" in _error_text(response):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,6 +119,67 @@ def test_a_message_of_many_points_is_taken_at_once_and_written_in_full_batches(
     assert writer.offer_many(points(base_time, 3, first=250)) == {Admission.REFUSED: 3}
     assert stored(influx_store) == list(range(250))
     assert writer.stats().dropped == {"closed": 3}
+
+
+class HeldStore(InfluxTelemetryStore):
+    """A real store whose writes wait for ``release``, and which records what it encoded."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+        self.encoded: list[bytes] = []
+        self.written_with: list[bytes | None] = []
+
+    def encode(self, points: Sequence[TelemetryPoint]) -> bytes:
+        body = super().encode(points)
+        self.encoded.append(body)
+        return body
+
+    def write_batch(self, points: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
+        self.written_with.append(encoded)
+        assert self.release.wait(20)
+        super().write_batch(points, encoded)
+
+
+def test_the_next_batch_is_encoded_while_the_store_takes_the_last(
+    influx: InfluxServer, make_writer: MakeWriter, base_time: datetime
+) -> None:
+    """One write in flight, the next batch's line protocol made meanwhile and used as is."""
+    store = HeldStore(influx.url, f"telemetry_{secrets.token_hex(4)}", retention=RetentionPlan())
+    writer = make_writer(store, batch_size=100, max_age_s=5.0)
+    writer.start()
+
+    writer.offer_many(points(base_time, 300))
+
+    wait_until(lambda: len(store.encoded) >= 2, "the second batch encoded")
+    assert len(store.written_with) == 1  # the first write is held: only one in flight
+    assert writer.stats().queued == 300  # taken but unwritten points still count
+    store.release.set()
+    wait_until(lambda: writer.stats().written == 300, "every batch written")
+    assert store.written_with == store.encoded  # each write sent what was made ahead
+    assert stored(store) == list(range(300))
+    store.close()
+
+
+def test_a_batch_the_store_cannot_encode_ahead_is_still_written(
+    influx_store: InfluxTelemetryStore,
+    make_writer: MakeWriter,
+    base_time: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(points: Sequence[TelemetryPoint]) -> bytes:
+        raise RuntimeError("encoder bug")
+
+    monkeypatch.setattr(influx_store, "encode", broken)
+    writer = make_writer(influx_store, batch_size=10)
+    writer.start()
+
+    writer.offer_many(points(base_time, 10))
+
+    wait_until(lambda: writer.stats().written == 10, "the batch written")
+    assert stored(influx_store) == list(range(10))
+    assert "could not encode a batch of 10 points" in caplog.text
 
 
 def test_flush_writes_a_young_partial_batch(
