@@ -12,6 +12,8 @@ from protocol import (
     TelemetryMessage,
     TelemetryReading,
     TelemetrySeries,
+    TelemetrySeriesBody,
+    TelemetrySeriesMessage,
     encode,
 )
 from protocol.messages import Scalar
@@ -75,15 +77,25 @@ def batch_payloads(
     made: list[Reading], per_message: int, *, as_series: bool = True
 ) -> list[tuple[str, bytes]]:
     """Each home's readings in order, ``per_message`` to a message (fewer in its last): as
-    one series (columns, what a gateway sends) or ``as_series=False`` as reading objects."""
+    one ``telemetry_series`` (columns, what a gateway sends) or ``as_series=False`` as a
+    ``telemetry_batch`` of reading objects."""
     payloads, chunk = [], []
     for i, r in enumerate(made):
         chunk.append(r)
         last = i + 1 == len(made) or made[i + 1].gateway_id != r.gateway_id
         if len(chunk) == per_message or last:
-            body = _series_body(chunk) if as_series else _readings_body(chunk)
-            message = TelemetryBatchMessage(gateway_id=r.gateway_id, gateway_time=r.at, body=body)
-            payloads.append((f"eldercare/v1/{r.gateway_id}/up/telemetry_batch", encode(message)))
+            message: TelemetrySeriesMessage | TelemetryBatchMessage
+            if as_series:
+                body = _series_body(chunk)
+                message = TelemetrySeriesMessage(
+                    gateway_id=r.gateway_id, gateway_time=r.at, body=body
+                )
+            else:
+                readings = _readings_body(chunk)
+                message = TelemetryBatchMessage(
+                    gateway_id=r.gateway_id, gateway_time=r.at, body=readings
+                )
+            payloads.append((f"eldercare/v1/{r.gateway_id}/up/{message.type}", encode(message)))
             chunk = []
     return payloads
 
@@ -99,7 +111,7 @@ def _readings_body(chunk: list[Reading]) -> TelemetryBatchBody:
     )
 
 
-def _series_body(chunk: list[Reading]) -> TelemetryBatchBody:
+def _series_body(chunk: list[Reading]) -> TelemetrySeriesBody:
     names = list(chunk[0].fields)
     series = TelemetrySeries(
         measurement="vitals",
@@ -107,4 +119,4 @@ def _series_body(chunk: list[Reading]) -> TelemetryBatchBody:
         gateway_times_us=[(c.at - _EPOCH) // _MICROSECOND for c in chunk],
         fields={name: [c.fields[name] for c in chunk] for name in names},
     )
-    return TelemetryBatchBody(series=[series])
+    return TelemetrySeriesBody(series=[series])

@@ -92,6 +92,7 @@ def main() -> int:
         backup=settings.backup,
         backup_after_s=settings.undelivered_after_s,
         telemetry_gather_s=settings.telemetry_gather_s,
+        telemetry_series=settings.telemetry_series,
     )
     gateway.uplink = uplink
     if homeassistant is not None:

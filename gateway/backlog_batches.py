@@ -4,9 +4,10 @@ After an outage a gateway may hold hours of telemetry. Each message costs the ce
 a save of its store (QoS 1), so one reading per message drains a fleet's backlogs at a few
 hundred readings a second for all gateways together; in batches of up to
 ``MAX_BATCH_READINGS`` the same readings pass a hundred times faster, and alarms meet a
-broker that is not buried. Consecutive ``telemetry`` rows become one batch, its readings as
-series (columns per device and measurement, each series in the rows' order; see
-`protocol.TelemetrySeries` for why); device events go as they were kept. A kept payload that
+broker that is not buried. Consecutive ``telemetry`` rows become one ``telemetry_series``
+message (columns per device and measurement, each series in the rows' order; see
+`protocol.TelemetrySeries` for why), or, towards a centre that predates that message type,
+one ``telemetry_batch`` of reading objects; device events go as they were kept. A kept payload that
 does not read back as this gateway's telemetry is sent as it was, alone.
 """
 
@@ -23,15 +24,19 @@ from protocol import (
     TelemetryBatchBody,
     TelemetryBatchMessage,
     TelemetryMessage,
+    TelemetryReading,
     TelemetrySeries,
+    TelemetrySeriesBody,
+    TelemetrySeriesMessage,
     encode,
 )
 from protocol.codec import MAX_PAYLOAD_BYTES
 from protocol.messages import MAX_BATCH_READINGS
 
 # Kept telemetry payloads gathered into one batch, at most this many bytes together: a reading
-# is shorter than the message it came in (no v, id, gateway_id, type or body around it), so the
-# batch, with its own envelope (far less than the margin), stays under the payload limit.
+# is shorter than the message it came in (no v, id, gateway_id, type or body around it), so a
+# batch, with its own envelope (far less than the margin), stays under the payload limit. As
+# columns it mostly is shorter still; where not, `_batches` halves it.
 BATCH_SOURCE_BYTES = MAX_PAYLOAD_BYTES - 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -46,8 +51,11 @@ class Outgoing:
     rows: tuple[Kept, ...]
 
 
-def outgoing(kept: list[Kept], gateway_id: str, now: datetime) -> list[Outgoing]:
-    """``kept`` (oldest first) as the messages to publish, in the same order."""
+def outgoing(
+    kept: list[Kept], gateway_id: str, now: datetime, *, as_columns: bool = True
+) -> list[Outgoing]:
+    """``kept`` (oldest first) as the messages to publish, in the same order: runs of
+    telemetry as ``telemetry_series`` (``as_columns``) or ``telemetry_batch`` messages."""
     messages: list[Outgoing] = []
     run: list[tuple[Kept, TelemetryMessage]] = []
     run_bytes = 0
@@ -56,18 +64,18 @@ def outgoing(kept: list[Kept], gateway_id: str, now: datetime) -> list[Outgoing]
         if reading is not None and (
             len(run) == MAX_BATCH_READINGS or run_bytes + len(row.payload) > BATCH_SOURCE_BYTES
         ):
-            messages.append(_batch(run, gateway_id, now))
+            messages += _batches(run, gateway_id, now, as_columns)
             run, run_bytes = [], 0
         if reading is None:
             if run:
-                messages.append(_batch(run, gateway_id, now))
+                messages += _batches(run, gateway_id, now, as_columns)
                 run, run_bytes = [], 0
             messages.append(Outgoing(Channel(row.channel), row.payload, (row,)))
             continue
         run.append((row, reading))
         run_bytes += len(row.payload)
     if run:
-        messages.append(_batch(run, gateway_id, now))
+        messages += _batches(run, gateway_id, now, as_columns)
     return messages
 
 
@@ -81,16 +89,38 @@ def _telemetry(row: Kept, gateway_id: str) -> TelemetryMessage | None:
     return message if message.gateway_id == gateway_id else None
 
 
-def _batch(run: list[tuple[Kept, TelemetryMessage]], gateway_id: str, now: datetime) -> Outgoing:
+def _batches(
+    run: list[tuple[Kept, TelemetryMessage]], gateway_id: str, now: datetime, as_columns: bool
+) -> list[Outgoing]:
+    """The run as one message, or halves of it while one would be over the payload limit
+    (columns can be: a reading alone in its series pays ``[`` and ``]`` for every field)."""
     if len(run) == 1:  # nothing to gain: as it was kept
         row, _ = run[0]
-        return Outgoing(Channel.TELEMETRY, row.payload, (row,))
-    batch = TelemetryBatchMessage(
-        gateway_id=gateway_id,
-        gateway_time=now,
-        body=TelemetryBatchBody(series=as_series([message for _, message in run])),
+        return [Outgoing(Channel.TELEMETRY, row.payload, (row,))]
+    messages = [message for _, message in run]
+    batch: TelemetrySeriesMessage | TelemetryBatchMessage
+    if as_columns:
+        body = TelemetrySeriesBody(series=as_series(messages))
+        batch = TelemetrySeriesMessage(gateway_id=gateway_id, gateway_time=now, body=body)
+    else:
+        readings = TelemetryBatchBody(readings=[_reading(message) for message in messages])
+        batch = TelemetryBatchMessage(gateway_id=gateway_id, gateway_time=now, body=readings)
+    payload = encode(batch)
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        half = len(run) // 2
+        return _batches(run[:half], gateway_id, now, as_columns) + _batches(
+            run[half:], gateway_id, now, as_columns
+        )
+    return [Outgoing(Channel(batch.type), payload, tuple(row for row, _ in run))]
+
+
+def _reading(message: TelemetryMessage) -> TelemetryReading:
+    return TelemetryReading(
+        measurement=message.body.measurement,
+        device_id=message.device_id,
+        gateway_time=message.gateway_time,
+        fields=message.body.fields,
     )
-    return Outgoing(Channel.TELEMETRY_BATCH, encode(batch), tuple(row for row, _ in run))
 
 
 def as_series(messages: list[TelemetryMessage]) -> list[TelemetrySeries]:

@@ -89,6 +89,7 @@ class Uplink:
         backup: BrokerEndpoint | None = None,
         backup_after_s: float = 180.0,
         telemetry_gather_s: float = 0.0,
+        telemetry_series: bool = True,
     ) -> None:
         self.gateway_id = endpoint.username
         self.topics = GatewayTopics(self.gateway_id)
@@ -117,6 +118,8 @@ class Uplink:
         self._gathered = (
             TelemetryGatherer(telemetry_gather_s, clock) if telemetry_gather_s > 0 else None
         )
+        # Runs of telemetry as telemetry_series (columns) or as telemetry_batch messages.
+        self._as_columns = telemetry_series
         # Backlogged messages handed to paho, until their PUBACK; only the sender touches it.
         self._draining: list[mqtt.MQTTMessageInfo] = []
         # Set while the centre's broker refuses the gateway for a reason no retry cures
@@ -222,7 +225,7 @@ class Uplink:
             return
         connected = self.connected.is_set()
         now = datetime.fromtimestamp(self._clock(), UTC)
-        for message in outgoing(rows, self.gateway_id, now):
+        for message in outgoing(rows, self.gateway_id, now, as_columns=self._as_columns):
             if connected:
                 connected = self._publish(message.channel, message.payload)
                 if connected:
@@ -429,7 +432,7 @@ class Uplink:
         kept = self._backlog.oldest(MAX_BATCH_READINGS) if room > 0 else []
         handed: list[Kept] = []
         connected = True
-        for message in outgoing(kept, self.gateway_id, now)[:room]:
+        for message in outgoing(kept, self.gateway_id, now, as_columns=self._as_columns)[:room]:
             info = self._client.publish(self.topics.of(message.channel), message.payload, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 connected = False  # disconnected again: the rest stays in the backlog

@@ -37,6 +37,8 @@ from protocol.messages import (
     TelemetryMessage,
     TelemetryReading,
     TelemetrySeries,
+    TelemetrySeriesBody,
+    TelemetrySeriesMessage,
     UplinkMessage,
     new_message_id,
 )
@@ -74,6 +76,8 @@ __all__ = [
     "TelemetryMessage",
     "TelemetryReading",
     "TelemetrySeries",
+    "TelemetrySeriesBody",
+    "TelemetrySeriesMessage",
     "TopicError",
     "TopicName",
     "UplinkMessage",

@@ -246,20 +246,22 @@ class TelemetrySeries(_Strict):
 
 class TelemetryBatchBody(_Strict):
     """Many points in one message: what a gateway has gathered (its backlog after an outage,
-    a sensor that reports more often than it is worth a message), written like ``telemetry``:
-    as ``readings`` (an object each) or ``series`` (columns), at most `MAX_BATCH_READINGS`
-    together."""
+    a sensor that reports more often than it is worth a message), written like ``telemetry``."""
 
-    readings: list[TelemetryReading] = Field(default_factory=list, max_length=MAX_BATCH_READINGS)
-    series: list[TelemetrySeries] = Field(default_factory=list, max_length=MAX_BATCH_READINGS)
+    readings: list[TelemetryReading] = Field(min_length=1, max_length=MAX_BATCH_READINGS)
+
+
+class TelemetrySeriesBody(_Strict):
+    """What a `TelemetryBatchBody` carries, as columns: at most `MAX_BATCH_READINGS` readings
+    in all its series together."""
+
+    series: list[TelemetrySeries] = Field(min_length=1, max_length=MAX_BATCH_READINGS)
 
     @model_validator(mode="after")
-    def _some_readings_not_too_many(self) -> TelemetryBatchBody:
-        count = len(self.readings) + sum(len(s.gateway_times_us) for s in self.series)
-        if not 1 <= count <= MAX_BATCH_READINGS:
-            raise ValueError(
-                f"a telemetry batch carries 1 to {MAX_BATCH_READINGS} readings, not {count}"
-            )
+    def _not_too_many_readings(self) -> TelemetrySeriesBody:
+        count = sum(len(one.gateway_times_us) for one in self.series)
+        if count > MAX_BATCH_READINGS:
+            raise ValueError(f"{count} readings in the series; at most {MAX_BATCH_READINGS}")
         return self
 
 
@@ -326,18 +328,30 @@ class TelemetryMessage(_Envelope):
     body: TelemetryBody
 
 
-class TelemetryBatchMessage(_Envelope):
-    """Points of any of the gateway's devices: each reading names its device, the envelope
-    none (a ``device_id`` there is refused rather than left to mean something)."""
+class _ManyDevicesEnvelope(_Envelope):
+    """A message about several of the gateway's devices: its body names each point's device,
+    the envelope none (a ``device_id`` there is refused rather than left to mean something)."""
+
+    @model_validator(mode="after")
+    def _devices_in_body(self) -> _ManyDevicesEnvelope:
+        if self.device_id is not None:
+            raise ValueError("this message names its devices in its body, not the envelope")
+        return self
+
+
+class TelemetryBatchMessage(_ManyDevicesEnvelope):
+    """Points of any of the gateway's devices: each reading names its device."""
 
     type: Literal["telemetry_batch"] = "telemetry_batch"
     body: TelemetryBatchBody
 
-    @model_validator(mode="after")
-    def _devices_in_readings(self) -> TelemetryBatchMessage:
-        if self.device_id is not None:
-            raise ValueError("a telemetry batch names its devices in its readings")
-        return self
+
+class TelemetrySeriesMessage(_ManyDevicesEnvelope):
+    """Points of any of the gateway's devices as columns: each series names its device. A
+    message type of its own, so ``telemetry_batch`` keeps its v1 shape."""
+
+    type: Literal["telemetry_series"] = "telemetry_series"
+    body: TelemetrySeriesBody
 
 
 class StatusMessage(_Envelope):
@@ -374,6 +388,7 @@ UplinkMessage = Annotated[
     | EventMessage
     | TelemetryMessage
     | TelemetryBatchMessage
+    | TelemetrySeriesMessage
     | StatusMessage
     | SamplesMessage,
     Field(discriminator="type"),

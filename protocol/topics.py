@@ -27,6 +27,7 @@ class Channel(StrEnum):
     EVENT = "event"
     TELEMETRY = "telemetry"
     TELEMETRY_BATCH = "telemetry_batch"  # many telemetry points in one message
+    TELEMETRY_SERIES = "telemetry_series"  # many telemetry points as columns
     STATUS = "status"
     RECEIPT = "receipt"
     COMMAND = "command"

@@ -50,6 +50,8 @@ from protocol import (
     TelemetryMessage,
     TelemetryReading,
     TelemetrySeries,
+    TelemetrySeriesBody,
+    TelemetrySeriesMessage,
     TopicName,
     encode,
 )
@@ -200,9 +202,9 @@ def wire_messages() -> list[WireMessage]:
                 ]
             ),
         ),
-        TelemetryBatchMessage(
+        TelemetrySeriesMessage(
             **env,
-            body=TelemetryBatchBody(
+            body=TelemetrySeriesBody(
                 series=[
                     TelemetrySeries(
                         measurement="vitals",

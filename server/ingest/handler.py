@@ -30,8 +30,6 @@ from protocol import (
     ReceiptMessage,
     SamplesMessage,
     StatusMessage,
-    TelemetryBatchMessage,
-    TelemetryMessage,
     decode_uplink,
     encode,
 )
@@ -96,7 +94,7 @@ class UplinkHandler:
             return self._alarm(message, now)
         if isinstance(message, SamplesMessage):
             return self._unrouted_samples(message)
-        if isinstance(message, TelemetryMessage | TelemetryBatchMessage):
+        if isinstance(message, TelemetryUplink):
             # No SQL, no I/O: queued for the telemetry writer, so what follows (an alarm
             # perhaps) is not held up by it.
             self._offer_telemetry(message)
@@ -128,7 +126,7 @@ class UplinkHandler:
                 out.extend(self._alarm(message, now))
             elif isinstance(message, SamplesMessage):
                 out.extend(self._unrouted_samples(message))
-            elif isinstance(message, TelemetryMessage | TelemetryBatchMessage):
+            elif isinstance(message, TelemetryUplink):
                 self._offer_telemetry(message)
             else:
                 stored.append(message)

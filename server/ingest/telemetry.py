@@ -3,8 +3,9 @@
 A point is tagged with its ``gateway_id`` and, when there is one, its ``device_id``, and
 stamped with the ``gateway_time`` of its reading. The wire model has already refused what the
 contract forbids (names by pattern, NaN, times outside UTC's range, all in pydantic-core);
-what it allows and no store could keep (a line break in a field name) is refused here, so a
-bad reading of a batch is dropped alone (a bad series as a whole) and the others go on.
+what it allows and no store could keep (a line break in a field name, a time outside the
+years 1677-2262) is refused here, so a bad reading of a batch is dropped alone (a bad series
+as a whole) and the others go on.
 """
 
 from __future__ import annotations
@@ -13,15 +14,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from protocol import TelemetryBatchMessage, TelemetryMessage, TelemetrySeries
+from protocol import (
+    TelemetryBatchMessage,
+    TelemetryMessage,
+    TelemetrySeries,
+    TelemetrySeriesMessage,
+)
 from protocol.messages import Scalar
 from server.telemetry import TelemetryPoint
 from server.telemetry.columns import PointChunks, PointColumns
 from server.telemetry.point import check_field_names, to_ns
 
-TelemetryUplink = TelemetryMessage | TelemetryBatchMessage
+TelemetryUplink = TelemetryMessage | TelemetryBatchMessage | TelemetrySeriesMessage
 # (measurement, device, fields, time) of one reading.
 _Reading = tuple[str, str | None, Mapping[str, Scalar], datetime]
+# A point's time as InfluxDB (and the embedded store's SQLite integer) keeps it: a signed
+# 64-bit count of nanoseconds. The wire allows years 1-9999; a time outside this is refused
+# here, alone, before it can fail a whole batch at the store.
+_FIRST_NS, _LAST_NS = -(2**63), 2**63 - 1
 
 
 @dataclass
@@ -49,11 +59,12 @@ def points_of(message: TelemetryUplink) -> Points:
             [(body.measurement, message.device_id, body.fields, message.gateway_time)],
             (),
         )
-    batch = message.body
+    if isinstance(message, TelemetrySeriesMessage):
+        return _points(message.gateway_id, [], message.body.series)
     return _points(
         message.gateway_id,
-        [(r.measurement, r.device_id, r.fields, r.gateway_time) for r in batch.readings],
-        batch.series,
+        [(r.measurement, r.device_id, r.fields, r.gateway_time) for r in message.body.readings],
+        (),
     )
 
 
@@ -75,13 +86,25 @@ def _points(gateway_id: str, readings: list[_Reading], series: Sequence[Telemetr
                 found.refuse(1, str(err))
                 continue
             checked.add(names)
-        points.append(make((measurement, tags, fields, to_ns(time))))
+        time_ns = to_ns(time)
+        if not _FIRST_NS <= time_ns <= _LAST_NS:
+            found.refuse(1, _out_of_range(measurement))
+            continue
+        points.append(make((measurement, tags, fields, time_ns)))
     chunks: list[Sequence[TelemetryPoint]] = [points]
     for one in series:
         try:
             check_field_names(one.measurement, tuple(one.fields))
         except ValueError as err:
             found.refuse(len(one.gateway_times_us), str(err))
+            continue
+        if (
+            not _FIRST_NS
+            <= min(one.gateway_times_us) * 1000
+            <= max(one.gateway_times_us) * 1000
+            <= _LAST_NS
+        ):
+            found.refuse(len(one.gateway_times_us), _out_of_range(one.measurement))
             continue
         tags = tags_of.get(one.device_id)
         if tags is None:
@@ -90,6 +113,13 @@ def _points(gateway_id: str, readings: list[_Reading], series: Sequence[Telemetr
         chunks.append(PointColumns(one.measurement, tags, one.fields, times_ns))
     found.points = PointChunks(chunks)
     return found
+
+
+def _out_of_range(measurement: str) -> str:
+    return (
+        f"a time of {measurement!r} outside 1677-09-21..2262-04-11, "
+        "the nanoseconds a telemetry store keeps"
+    )
 
 
 def _tags(gateway_id: str, device_id: str | None) -> dict[str, str]:

@@ -98,9 +98,12 @@ class BatchingWriter:
         self._prepared = False
         self._next_housekeeping: float | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        # Batches taken and encoded, for the sender; one waiting at most (None: stop).
-        self._outbox: queue.Queue[tuple[Sequence[TelemetryPoint], bytes | None] | None]
-        self._outbox = queue.Queue(maxsize=1)
+        # Batches taken and encoded, for the sender (None: stop). The writer takes a batch only
+        # once the sender has taken the last, so at most two are out of the queue: one being
+        # written, one being encoded or waiting.
+        self._outbox: queue.SimpleQueue[tuple[Sequence[TelemetryPoint], bytes | None] | None]
+        self._outbox = queue.SimpleQueue()
+        self._slot = threading.Semaphore(1)
         self._sender = threading.Thread(target=self._send, name=f"{name}-send", daemon=True)
 
     def start(self) -> BatchingWriter:
@@ -200,25 +203,34 @@ class BatchingWriter:
 
     def _run(self) -> None:
         try:
-            while (batch := self._next_batch()) is not None:
+            while self._slot.acquire() and (batch := self._next_batch()) is not None:
                 if batch:
-                    self._outbox.put((batch, self._encoded(batch)))
+                    self._hand_over(batch)
+                else:
+                    self._slot.release()
                 self._housekeep_when_due()
         finally:
             self._outbox.put(None)
             self._sender.join()
 
-    def _encoded(self, batch: Sequence[TelemetryPoint]) -> bytes | None:
-        """The store's encoding of ``batch``, made here ahead of its write; None when the store
-        makes none ahead or failed to (the write then encodes, and fails, itself)."""
+    def _hand_over(self, batch: Sequence[TelemetryPoint]) -> None:
+        """Encode ``batch`` here, ahead of its write, and give it to the sender. A batch the
+        store cannot encode could not be written either: counted as lost, never sent."""
         try:
-            return self.store.encode(batch)
+            encoded = self.store.encode(batch)
         except Exception:
             log.exception("telemetry writer could not encode a batch of %d points", len(batch))
-            return None
+            with self._cond:
+                self._counters.dropped["error"] += len(batch)
+                self._in_flight -= len(batch)
+                self._cond.notify_all()
+            self._slot.release()
+            return
+        self._outbox.put((batch, encoded))
 
     def _send(self) -> None:
         while (item := self._outbox.get()) is not None:
+            self._slot.release()  # the writer may take the next batch while this one goes
             self._write_timed(*item)
 
     def _write_timed(self, batch: Sequence[TelemetryPoint], encoded: bytes | None) -> None:

@@ -1,4 +1,5 @@
-"""Backlogged telemetry gathered into telemetry_batch messages: order, limits, what stays alone."""
+"""Backlogged telemetry gathered into telemetry_series (or telemetry_batch) messages: order,
+limits, what stays alone."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from protocol import (
     TelemetryBatchMessage,
     TelemetryBody,
     TelemetryMessage,
+    TelemetrySeriesMessage,
     decode_uplink,
     encode,
 )
@@ -23,17 +25,30 @@ GW = "gw-7"
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
-def telemetry(seq: int, gateway_id: str = GW, pad: str = "") -> Kept:
-    fields: dict[str, float | int | bool | str] = {"percent": seq % 100, "low": False}
+def telemetry(
+    seq: int, gateway_id: str = GW, pad: str = "", device: str | None = None, fields: int = 0
+) -> Kept:
+    """A kept battery reading; ``fields`` more numbered fields, ``pad`` a long text field."""
+    values: dict[str, float | int | bool | str] = {"percent": seq % 100, "low": False}
+    values |= {f"f{i}": i + seq for i in range(fields)}
     if pad:
-        fields["note"] = pad
+        values["note"] = pad
     message = TelemetryMessage(
         gateway_id=gateway_id,
-        device_id=f"btn-{seq % 3}",
+        device_id=device or f"btn-{seq % 3}",
         gateway_time=NOW - timedelta(minutes=1000 - seq),
-        body=TelemetryBody(measurement="battery", fields=fields),
+        body=TelemetryBody(measurement="battery", fields=values),
     )
     return Kept(seq, "telemetry", encode(message))
+
+
+def readings_of_kept(kept: list[Kept]) -> list[tuple[str | None, datetime, dict[str, object]]]:
+    found = []
+    for row in kept:
+        single = decode_uplink(f"eldercare/v1/{GW}/up/telemetry", row.payload)
+        assert isinstance(single, TelemetryMessage)
+        found.append((single.device_id, single.gateway_time, dict(single.body.fields)))
+    return found
 
 
 def event(seq: int) -> Kept:
@@ -45,10 +60,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def readings_of(payload: bytes) -> list[tuple[str | None, datetime, dict[str, object]]]:
-    message = decode_uplink(f"eldercare/v1/{GW}/up/telemetry_batch", payload)
-    assert isinstance(message, TelemetryBatchMessage)
+    """A ``telemetry_series`` message's readings, series by series."""
+    message = decode_uplink(f"eldercare/v1/{GW}/up/telemetry_series", payload)
+    assert isinstance(message, TelemetrySeriesMessage)
     assert message.gateway_time == NOW
-    assert message.body.readings == []  # a gateway sends columns
     return [
         (series.device_id, _EPOCH + timedelta(microseconds=time_us), row)
         for series in message.body.series
@@ -63,15 +78,21 @@ def readings_of(payload: bytes) -> list[tuple[str | None, datetime, dict[str, ob
     ]
 
 
+def batch_readings_of(payload: bytes) -> list[tuple[str | None, datetime, dict[str, object]]]:
+    message = decode_uplink(f"eldercare/v1/{GW}/up/telemetry_batch", payload)
+    assert isinstance(message, TelemetryBatchMessage)
+    return [(r.device_id, r.gateway_time, dict(r.fields)) for r in message.body.readings]
+
+
 def test_runs_of_telemetry_become_batches_in_order_and_events_go_as_kept() -> None:
     kept = [telemetry(1), telemetry(2), telemetry(3), event(4), telemetry(5), telemetry(6)]
 
     messages = outgoing(kept, GW, NOW)
 
     assert [(m.channel, [r.seq for r in m.rows]) for m in messages] == [
-        (Channel.TELEMETRY_BATCH, [1, 2, 3]),
+        (Channel.TELEMETRY_SERIES, [1, 2, 3]),
         (Channel.EVENT, [4]),
-        (Channel.TELEMETRY_BATCH, [5, 6]),
+        (Channel.TELEMETRY_SERIES, [5, 6]),
     ]
     assert messages[1].payload == kept[3].payload
     expected = []
@@ -82,6 +103,37 @@ def test_runs_of_telemetry_become_batches_in_order_and_events_go_as_kept() -> No
     # One series per device, each in the kept order (a stable sort keeps it).
     by_device = sorted(readings_of(messages[0].payload), key=lambda r: r[0] or "")
     assert by_device == sorted(expected, key=lambda r: r[0] or "")
+
+
+def test_towards_an_older_centre_runs_go_as_telemetry_batch_reading_objects() -> None:
+    kept = [telemetry(1), telemetry(2), telemetry(3)]
+
+    [message] = outgoing(kept, GW, NOW, as_columns=False)
+
+    assert message.channel is Channel.TELEMETRY_BATCH
+    by_device = sorted(readings_of_kept(kept), key=lambda r: r[0] or "")
+    assert batch_readings_of(message.payload) == readings_of_kept(kept)
+    assert sorted(readings_of(outgoing(kept, GW, NOW)[0].payload), key=lambda r: r[0] or "") == (
+        by_device
+    )
+
+
+def test_columns_over_the_payload_limit_are_halved_until_each_fits() -> None:
+    """A reading alone in its series with many fields costs more as columns than it did as a
+    message: such a run is split rather than sent too large for the centre."""
+    kept = [telemetry(seq, device=f"dev-{seq}", fields=62) for seq in range(400)]
+    # The rows the source-byte limit alone would put in the first message.
+    sizes = [len(row.payload) for row in kept]
+    by_source = next(k for k in range(len(kept)) if sum(sizes[: k + 1]) > BATCH_SOURCE_BYTES)
+
+    messages = outgoing(kept, GW, NOW)
+
+    assert len(messages[0].rows) < by_source  # halved
+    assert [row.seq for m in messages for row in m.rows] == list(range(400))
+    for message in messages:
+        assert message.channel is Channel.TELEMETRY_SERIES
+        assert len(message.payload) <= MAX_PAYLOAD_BYTES
+        assert len(readings_of(message.payload)) == len(message.rows)
 
 
 def test_a_lone_reading_and_what_does_not_read_back_go_as_kept() -> None:

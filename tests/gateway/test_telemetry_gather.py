@@ -1,4 +1,4 @@
-"""Live telemetry gathered for a few seconds into one telemetry_batch; alarms never wait."""
+"""Live telemetry gathered for a few seconds into one telemetry_series; alarms never wait."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_readings_of_a_window_go_as_one_batch_in_order_and_an_alarm_does_not_wai
     rig.clock.now += WINDOW_S - 3  # five seconds after the first reading
     rig.uplink._send_gathered()
     [(channel, payload)] = rig.to_centre[1:]
-    assert channel is Channel.TELEMETRY_BATCH
+    assert channel is Channel.TELEMETRY_SERIES
     assert percents(payload) == [90, 89, 88]
 
 

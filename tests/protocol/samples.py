@@ -31,6 +31,8 @@ from protocol import (
     TelemetryMessage,
     TelemetryReading,
     TelemetrySeries,
+    TelemetrySeriesBody,
+    TelemetrySeriesMessage,
     TopicName,
 )
 from protocol.home_config import ConfiguredDevice, DetectorSettings, ResidentProfile
@@ -82,15 +84,25 @@ def sample_messages(gateway_id: str = GATEWAY_ID) -> dict[Channel, BaseModel]:
                         gateway_time=DEVICE_TIME,
                         fields={"percent": 79},
                     ),
-                ],
+                ]
+            ),
+        ),
+        Channel.TELEMETRY_SERIES: TelemetrySeriesMessage(
+            **envelope,
+            body=TelemetrySeriesBody(
                 series=[
                     TelemetrySeries(
                         measurement="vitals",
                         device_id="bed-2",
                         gateway_times_us=[1_709_295_000_000_000, 1_709_295_060_000_000],
                         fields={"heart_bpm": [62.0, 63.5], "occupied": [True, True]},
-                    )
-                ],
+                    ),
+                    TelemetrySeries(
+                        measurement="battery",
+                        gateway_times_us=[1_709_295_000_000_000],
+                        fields={"percent": [79]},
+                    ),
+                ]
             ),
         ),
         Channel.STATUS: StatusMessage(

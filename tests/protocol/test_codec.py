@@ -24,6 +24,7 @@ from protocol import (
     ProtocolError,
     RejectReason,
     TelemetryBatchMessage,
+    TelemetrySeriesMessage,
     decode_downlink,
     decode_uplink,
     encode,
@@ -204,7 +205,6 @@ def test_telemetry_batch_breaking_its_rules_is_invalid(change: str) -> None:
         raw["device_id"] = "bed-1"  # each reading names its device; the envelope none
     elif change == "no readings":
         readings.clear()
-        del raw["body"]["series"]
     elif change == "too many readings":
         readings[:] = readings[:1] * (MAX_BATCH_READINGS + 1)
     elif change == "naive time":
@@ -215,22 +215,34 @@ def test_telemetry_batch_breaking_its_rules_is_invalid(change: str) -> None:
     assert _rejected(topic_of(Channel.TELEMETRY_BATCH), payload) is RejectReason.INVALID
 
 
+def _series_json() -> dict[str, Any]:
+    raw: dict[str, Any] = json.loads(encode(sample_messages()[Channel.TELEMETRY_SERIES]))
+    return raw
+
+
 @pytest.mark.parametrize(
     "change",
     [
+        "envelope device",
+        "no series",
         "a column too short",
         "no times",
         "a time past year 9999",
         "a time as text",
         "no fields",
         "a value not a scalar",
-        "too many readings with the series",
+        "a value NaN",
+        "too many readings in all",
     ],
 )
 def test_telemetry_series_breaking_its_rules_is_invalid(change: str) -> None:
-    raw = _batch_json()
+    raw = _series_json()
     series = raw["body"]["series"][0]
-    if change == "a column too short":
+    if change == "envelope device":
+        raw["device_id"] = "bed-1"  # each series names its device; the envelope none
+    elif change == "no series":
+        raw["body"]["series"] = []
+    elif change == "a column too short":
         series["fields"]["heart_bpm"].pop()
     elif change == "no times":
         series["gateway_times_us"] = []
@@ -243,25 +255,30 @@ def test_telemetry_series_breaking_its_rules_is_invalid(change: str) -> None:
         series["fields"] = {}
     elif change == "a value not a scalar":
         series["fields"]["heart_bpm"][0] = [62.0]
-    else:  # the series' two and the readings' two: one more than a batch may carry
-        raw["body"]["readings"] = raw["body"]["readings"][:1] * (MAX_BATCH_READINGS - 1)
+    elif change == "a value NaN":
+        series["fields"]["heart_bpm"][0] = float("nan")
+    else:  # 999 + 999 + the battery's 1: more than a message may carry
+        series["gateway_times_us"] = list(range(MAX_BATCH_READINGS - 1))
+        series["fields"] = {"heart_bpm": [60.0] * (MAX_BATCH_READINGS - 1)}
+        raw["body"]["series"].append(series)
     payload = json.dumps(raw).encode()
-    assert _rejected(topic_of(Channel.TELEMETRY_BATCH), payload) is RejectReason.INVALID
+    assert _rejected(topic_of(Channel.TELEMETRY_SERIES), payload) is RejectReason.INVALID
 
 
-def test_telemetry_batch_of_series_alone_decodes_to_its_columns() -> None:
-    raw = _batch_json()
-    del raw["body"]["readings"]
-    message = decode_uplink(topic_of(Channel.TELEMETRY_BATCH), json.dumps(raw).encode())
-    assert isinstance(message, TelemetryBatchMessage)
-    assert message.body.readings == []
-    assert message.body.series[0].fields == {"heart_bpm": [62.0, 63.5], "occupied": [True, True]}
+def test_telemetry_series_of_the_most_readings_decodes_to_its_columns() -> None:
+    raw = _series_json()
+    series = raw["body"]["series"][0]
+    series["gateway_times_us"] = list(range(MAX_BATCH_READINGS - 1))
+    series["fields"] = {"heart_bpm": [60.5] * (MAX_BATCH_READINGS - 1)}
+    message = decode_uplink(topic_of(Channel.TELEMETRY_SERIES), json.dumps(raw).encode())
+    assert isinstance(message, TelemetrySeriesMessage)
+    assert sum(len(one.gateway_times_us) for one in message.body.series) == MAX_BATCH_READINGS
+    assert message.body.series[1].fields == {"percent": [79]}
 
 
 def test_telemetry_batch_of_the_most_readings_decodes() -> None:
     raw = _batch_json()
     raw["body"]["readings"] = raw["body"]["readings"][:1] * MAX_BATCH_READINGS
-    del raw["body"]["series"]
     message = decode_uplink(topic_of(Channel.TELEMETRY_BATCH), json.dumps(raw).encode())
     assert isinstance(message, TelemetryBatchMessage)
     assert len(message.body.readings) == MAX_BATCH_READINGS

@@ -19,6 +19,7 @@ gateway_ids = st.from_regex(GATEWAY_ID_PATTERN, fullmatch=True)
         (Channel.EVENT, Direction.UP),
         (Channel.TELEMETRY, Direction.UP),
         (Channel.TELEMETRY_BATCH, Direction.UP),
+        (Channel.TELEMETRY_SERIES, Direction.UP),
         (Channel.STATUS, Direction.UP),
         (Channel.RECEIPT, Direction.DOWN),
         (Channel.COMMAND, Direction.DOWN),

@@ -12,6 +12,8 @@ from protocol import (
     TelemetryBatchMessage,
     TelemetryReading,
     TelemetrySeries,
+    TelemetrySeriesBody,
+    TelemetrySeriesMessage,
     encode,
 )
 from server.centre import Centre
@@ -99,11 +101,11 @@ def us(minute: int) -> int:
     return int((NOW + timedelta(minutes=minute)).timestamp()) * 10**6
 
 
-def test_series_are_points_beside_readings_and_a_bad_series_is_dropped_whole(
+def test_series_are_points_as_readings_are_and_a_bad_series_is_dropped_whole(
     centre: Centre, store: EmbeddedTelemetryStore
 ) -> None:
-    """Columns become the same points as readings would; a series whose field names no store
-    can keep is refused with all of its readings, and the rest of the batch goes on."""
+    """Columns become the same points as readings would; a series whose field names or times
+    no store can keep is refused with all of its readings, and the other series go on."""
     handler = UplinkHandler(centre.sessions, centre.telemetry, clock=NOW.timestamp)
     good = TelemetrySeries(
         measurement="vitals",
@@ -114,10 +116,14 @@ def test_series_are_points_beside_readings_and_a_bad_series_is_dropped_whole(
     bad = TelemetrySeries(
         measurement="vitals", gateway_times_us=[us(3), us(4), us(5)], fields={"a\nb": [1, 2, 3]}
     )
-    body = TelemetryBatchBody(readings=[vitals(0)], series=[bad, good])
-    message = TelemetryBatchMessage(gateway_id="gw-1", gateway_time=NOW, body=body)
+    early = TelemetrySeries(  # before 1677: no nanosecond count holds it
+        measurement="vitals", gateway_times_us=[-(10**16)], fields={"heart_bpm": [1.0]}
+    )
+    body = TelemetrySeriesBody(series=[bad, good, early])
+    message = TelemetrySeriesMessage(gateway_id="gw-1", gateway_time=NOW, body=body)
 
-    handler.handle(TOPIC, encode(message))
+    handler.handle(TOPIC, batch(vitals(0)))
+    handler.handle("eldercare/v1/gw-1/up/telemetry_series", encode(message))
 
     assert centre.telemetry.flush()
     bed_2 = {"gateway_id": "gw-1", "device_id": "bed-2"}
@@ -126,7 +132,8 @@ def test_series_are_points_beside_readings_and_a_bad_series_is_dropped_whole(
         (us(1) * 1000, bed_2, {"heart_bpm": 61.0, "in_bed": True}),
         (us(2) * 1000, bed_2, {"heart_bpm": 62.0, "in_bed": False}),
     ]
-    assert handler.counts["telemetry_invalid"] == 3
+    assert handler.counts["telemetry_invalid"] == 4
+    assert handler.counts["telemetry_series"] == 1
 
 
 def test_each_reading_with_a_line_break_in_a_field_name_is_refused_with_its_reason() -> None:
@@ -152,6 +159,30 @@ def test_each_reading_with_a_line_break_in_a_field_name_is_refused_with_its_reas
     ]
     assert found.refused == 2
     assert found.why_refused == "a line break in a field name of 'vitals'"
+
+
+def test_a_reading_before_1677_is_dropped_alone_before_it_can_fail_the_store(
+    centre: Centre, store: EmbeddedTelemetryStore
+) -> None:
+    """The wire allows years 1-9999; a store keeps nanoseconds in 64 bits (SQLite would
+    refuse the integer and with it the whole batch of every gateway's points)."""
+    handler = UplinkHandler(centre.sessions, centre.telemetry, clock=NOW.timestamp)
+    ancient = TelemetryReading(
+        measurement="vitals",
+        device_id="bed-1",
+        gateway_time=datetime(1600, 1, 1, tzinfo=UTC),
+        fields={"heart_bpm": 1.0},
+    )
+
+    handler.handle(TOPIC, batch(vitals(0), ancient, vitals(2)))
+
+    assert centre.telemetry.flush()
+    assert [fields for _, _, fields in store.query("vitals")] == [
+        {"heart_bpm": 60.0},
+        {"heart_bpm": 62.0},
+    ]
+    assert handler.counts["telemetry_invalid"] == 1
+    assert centre.telemetry.stats().dropped == {}
 
 
 def test_a_batch_into_a_full_queue_displaces_the_oldest_point_by_point(centre: Centre) -> None:

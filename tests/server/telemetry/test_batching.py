@@ -154,6 +154,8 @@ def test_the_next_batch_is_encoded_while_the_store_takes_the_last(
     wait_until(lambda: len(store.encoded) >= 2, "the second batch encoded")
     assert len(store.written_with) == 1  # the first write is held: only one in flight
     assert writer.stats().queued == 300  # taken but unwritten points still count
+    # The third waits in the queue until the sender takes the second: two out of it at most.
+    assert len(store.encoded) == 2
     store.release.set()
     wait_until(lambda: writer.stats().written == 300, "every batch written")
     assert store.written_with == store.encoded  # each write sent what was made ahead
@@ -161,25 +163,35 @@ def test_the_next_batch_is_encoded_while_the_store_takes_the_last(
     store.close()
 
 
-def test_a_batch_the_store_cannot_encode_ahead_is_still_written(
+def test_a_batch_the_store_cannot_encode_is_counted_lost_and_the_next_goes_on(
     influx_store: InfluxTelemetryStore,
     make_writer: MakeWriter,
     base_time: datetime,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def broken(points: Sequence[TelemetryPoint]) -> bytes:
-        raise RuntimeError("encoder bug")
+    """An encoder bug costs its batch (logged once, counted), not the writer."""
+    encode = influx_store.encode
+    calls: list[int] = []
 
-    monkeypatch.setattr(influx_store, "encode", broken)
+    def broken_once(points: Sequence[TelemetryPoint]) -> bytes:
+        calls.append(len(points))
+        if len(calls) == 1:
+            raise RuntimeError("encoder bug")
+        return encode(points)
+
+    monkeypatch.setattr(influx_store, "encode", broken_once)
     writer = make_writer(influx_store, batch_size=10)
     writer.start()
 
-    writer.offer_many(points(base_time, 10))
+    writer.offer_many(points(base_time, 20))
 
-    wait_until(lambda: writer.stats().written == 10, "the batch written")
-    assert stored(influx_store) == list(range(10))
-    assert "could not encode a batch of 10 points" in caplog.text
+    wait_until(lambda: writer.stats().written == 10, "the second batch written")
+    assert writer.flush()
+    assert stored(influx_store) == list(range(10, 20))
+    assert writer.stats().dropped == {"error": 10}
+    assert writer.stats().queued == 0
+    assert caplog.text.count("could not encode a batch of 10 points") == 1
 
 
 def test_flush_writes_a_young_partial_batch(
