@@ -39,11 +39,14 @@ class Rig:
     clock: Clock
     outbox: Outbox
     backlog: TelemetryBacklog
+    series: bool
     to_centre: list[tuple[Channel, bytes]] = field(default_factory=list)
 
 
-@pytest.fixture
-def rig(tmp_path: Path) -> Rig:
+@pytest.fixture(params=[True, False], ids=["series", "reading objects"])
+def rig(tmp_path: Path, request: pytest.FixtureRequest) -> Rig:
+    """A gateway sending ``telemetry_series`` (the default) or, towards an older centre,
+    ``telemetry_batch``."""
     clock = Clock()
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     backlog = TelemetryBacklog(tmp_path / "backlog.sqlite3", quota_bytes=1 << 20)
@@ -57,8 +60,9 @@ def rig(tmp_path: Path) -> Rig:
         clock=clock,
         backlog=backlog,
         telemetry_gather_s=WINDOW_S,
+        telemetry_series=request.param,
     )
-    made = Rig(uplink, clock, outbox, backlog)
+    made = Rig(uplink, clock, outbox, backlog, request.param)
 
     def publish(channel: Channel, payload: bytes, *, retain: bool = False) -> bool:
         made.to_centre.append((channel, payload))
@@ -70,7 +74,10 @@ def rig(tmp_path: Path) -> Rig:
 
 
 def percents(batch: bytes) -> list[int]:
-    return [p for s in json.loads(batch)["body"]["series"] for p in s["fields"]["percent"]]
+    body = json.loads(batch)["body"]
+    if "series" in body:
+        return [p for s in body["series"] for p in s["fields"]["percent"]]
+    return [r["fields"]["percent"] for r in body["readings"]]
 
 
 def test_readings_of_a_window_go_as_one_batch_in_order_and_an_alarm_does_not_wait(
@@ -88,7 +95,7 @@ def test_readings_of_a_window_go_as_one_batch_in_order_and_an_alarm_does_not_wai
     rig.clock.now += WINDOW_S - 3  # five seconds after the first reading
     rig.uplink._send_gathered()
     [(channel, payload)] = rig.to_centre[1:]
-    assert channel is Channel.TELEMETRY_SERIES
+    assert channel is (Channel.TELEMETRY_SERIES if rig.series else Channel.TELEMETRY_BATCH)
     assert percents(payload) == [90, 89, 88]
 
 
