@@ -16,11 +16,8 @@ from protocol import (
     TelemetrySeriesMessage,
     encode,
 )
-from protocol.messages import Scalar
+from protocol.messages import Scalar, epoch_micros
 from server.telemetry import TelemetryPoint
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -116,7 +113,7 @@ def _series_body(chunk: list[Reading]) -> TelemetrySeriesBody:
     series = TelemetrySeries(
         measurement="vitals",
         device_id="bed-1",
-        gateway_times_us=[(c.at - _EPOCH) // _MICROSECOND for c in chunk],
+        gateway_times_us=[epoch_micros(c.at) for c in chunk],
         fields={name: [c.fields[name] for c in chunk] for name in names},
     )
     return TelemetrySeriesBody(series=[series])

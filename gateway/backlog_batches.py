@@ -14,7 +14,7 @@ does not read back as this gateway's telemetry is sent as it was, alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -31,15 +31,13 @@ from protocol import (
     encode,
 )
 from protocol.codec import MAX_PAYLOAD_BYTES
-from protocol.messages import MAX_BATCH_READINGS
+from protocol.messages import MAX_BATCH_READINGS, epoch_micros
 
 # Kept telemetry payloads gathered into one batch, at most this many bytes together: a reading
 # is shorter than the message it came in (no v, id, gateway_id, type or body around it), so a
 # batch, with its own envelope (far less than the margin), stays under the payload limit. As
 # columns it mostly is shorter still; where not, `_batches` halves it.
 BATCH_SOURCE_BYTES = MAX_PAYLOAD_BYTES - 1024
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +134,7 @@ def as_series(messages: list[TelemetryMessage]) -> list[TelemetrySeries]:
         TelemetrySeries(
             measurement=measurement,
             device_id=device_id,
-            gateway_times_us=[(m.gateway_time - _EPOCH) // _MICROSECOND for m in members],
+            gateway_times_us=[epoch_micros(m.gateway_time) for m in members],
             fields={name: [m.body.fields[name] for m in members] for name in names},
         )
         for (measurement, device_id, names), members in grouped.items()

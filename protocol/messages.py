@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -215,6 +215,13 @@ class TelemetryReading(_Strict):
 _FIRST_UTC_US = -62_135_596_800_000_000
 _LAST_UTC_US = 253_402_300_799_999_999
 EpochMicros = Annotated[int, Field(ge=_FIRST_UTC_US, le=_LAST_UTC_US)]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(time: datetime) -> int:
+    """``time`` (timezone-aware) as `EpochMicros`, exactly (``timestamp()`` is a float)."""
+    return (time - _EPOCH) // _MICROSECOND
 
 
 class TelemetrySeries(_Strict):

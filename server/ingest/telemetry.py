@@ -74,10 +74,13 @@ def _points(gateway_id: str, readings: list[_Reading], series: Sequence[Telemetr
     tags_of: dict[str | None, Mapping[str, str]] = {}
     checked: set[tuple[str, ...]] = set()
     make, points = TelemetryPoint.checked, []
+
+    def tags_for(device_id: str | None) -> Mapping[str, str]:
+        tags = tags_of[device_id] = _tags(gateway_id, device_id)
+        return tags
+
     for measurement, device_id, fields, time in readings:
-        tags = tags_of.get(device_id)
-        if tags is None:
-            tags = tags_of[device_id] = _tags(gateway_id, device_id)
+        tags = tags_of.get(device_id) or tags_for(device_id)  # never empty: a gateway_id
         names = tuple(fields)
         if names not in checked:
             try:
@@ -98,18 +101,11 @@ def _points(gateway_id: str, readings: list[_Reading], series: Sequence[Telemetr
         except ValueError as err:
             found.refuse(len(one.gateway_times_us), str(err))
             continue
-        if (
-            not _FIRST_NS
-            <= min(one.gateway_times_us) * 1000
-            <= max(one.gateway_times_us) * 1000
-            <= _LAST_NS
-        ):
-            found.refuse(len(one.gateway_times_us), _out_of_range(one.measurement))
-            continue
-        tags = tags_of.get(one.device_id)
-        if tags is None:
-            tags = tags_of[one.device_id] = _tags(gateway_id, one.device_id)
         times_ns = [time_us * 1000 for time_us in one.gateway_times_us]
+        if min(times_ns) < _FIRST_NS or max(times_ns) > _LAST_NS:
+            found.refuse(len(times_ns), _out_of_range(one.measurement))
+            continue
+        tags = tags_of.get(one.device_id) or tags_for(one.device_id)
         chunks.append(PointColumns(one.measurement, tags, one.fields, times_ns))
     found.points = PointChunks(chunks)
     return found

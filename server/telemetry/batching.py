@@ -203,7 +203,11 @@ class BatchingWriter:
 
     def _run(self) -> None:
         try:
-            while self._slot.acquire() and (batch := self._next_batch()) is not None:
+            while True:
+                self._slot.acquire()  # until the sender has taken the last batch
+                batch = self._next_batch()
+                if batch is None:
+                    return
                 if batch:
                     self._hand_over(batch)
                 else:

@@ -1,12 +1,12 @@
 """Points kept as columns, and a batch of such chunks: sequences of `TelemetryPoint` that
 make no point until one is asked for.
 
-Why: a ``telemetry_batch`` series arrives as columns (a list of values per field, a list of
-times), and InfluxDB wants lines, which `LineProtocolEncoder` makes from columns in a few
-passes. Made into a point object per reading in between, the same readings cost the server
-several times as much (a tuple and a dict each, then taken apart again). So a series stays
-`PointColumns` from ingest to the store; what reads points one by one (the embedded store,
-a refused batch split in halves) still sees `TelemetryPoint`s.
+Why: a series of a ``telemetry_series`` message arrives as columns (a list of values per
+field, a list of times), and InfluxDB wants lines, which `LineProtocolEncoder` makes from
+columns in a few passes. Made into a point object per reading in between, the same readings
+cost the server several times as much (a tuple and a dict each, then taken apart again). So
+a series stays `PointColumns` from ingest to the store; what reads points one by one (the
+embedded store, a refused batch split in halves) still sees `TelemetryPoint`s.
 """
 
 from __future__ import annotations

@@ -15,13 +15,14 @@ from typing import NamedTuple
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
+from protocol.messages import epoch_micros
+
 FieldValue = float | int | bool | str
 
 # (measurement, tags, fields, time_ns), as `TelemetryPoint.checked` takes them.
 PointValues = tuple[str, Mapping[str, str], Mapping[str, FieldValue], int]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _new_tuple = tuple.__new__
 
 
@@ -30,7 +31,7 @@ def to_ns(time: datetime) -> int:
     if time.tzinfo is None:
         # Point would read a naive time as UTC, SQLite as local time: refuse it.
         raise ValueError(f"telemetry time must be timezone-aware, got {time.isoformat()}")
-    return (time - _EPOCH) // _MICROSECOND * 1000
+    return epoch_micros(time) * 1000
 
 
 def from_ns(time_ns: int) -> datetime:
