@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Protocol
 
@@ -100,8 +100,18 @@ class TelemetryStore(Protocol):
         """``points`` as `write_batch` would send them, made ahead (the writer encodes the
         next batch while the store takes the last); None when there is nothing to make."""
 
-    def write_batch(self, points: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
-        """Store ``points``; ``encoded``, when given, is `encode`'s result for them."""
+    def write_batch(
+        self,
+        points: Sequence[TelemetryPoint],
+        encoded: bytes | None = None,
+        sent: Callable[[], object] | None = None,
+    ) -> None:
+        """Store ``points``; ``encoded``, when given, is `encode`'s result for them.
+
+        ``sent``, when given, is called once the request has gone out whole and the store only
+        waits for the answer: the writer encodes the next batch from then on, not while this
+        one is still being sent (both want the interpreter). A store may call it more than once
+        (a retry) or never (the writer then encodes once the write has returned)."""
 
     def housekeep(self) -> None:
         """Periodic upkeep the store does not do itself (e.g. pruning old points)."""

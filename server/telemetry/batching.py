@@ -5,8 +5,9 @@ on the same MQTT thread never waits behind telemetry. The writer thread takes a 
 ``batch_size`` points are queued or the oldest has waited ``max_age_s``, has the store encode
 it (`TelemetryStore.encode`: InfluxDB's line protocol), and hands it to the sender thread,
 which writes one batch at a time. So the next batch is encoded while the store is busy with
-the last (one write in flight, as a client posting prebuilt batches has), and the store is
-not left idle while the server makes text:
+the last (one write in flight, as a client posting prebuilt batches has; the encoding starts
+once the last one's request has gone out, see `_send`), and the store is not left idle while
+the server makes text:
 
 - unreachable store or a 5xx: the batch is kept and retried with exponential backoff (capped)
   until it goes through; meanwhile the queue fills;
@@ -99,8 +100,8 @@ class BatchingWriter:
         self._next_housekeeping: float | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         # Batches taken and encoded, for the sender (None: stop). The writer takes a batch only
-        # once the sender has taken the last, so at most two are out of the queue: one being
-        # written, one being encoded or waiting.
+        # once the last one's request has gone out (or its write has ended), so at most two are
+        # out of the queue: one being written, one being encoded or waiting.
         self._outbox: queue.SimpleQueue[tuple[Sequence[TelemetryPoint], bytes | None] | None]
         self._outbox = queue.SimpleQueue()
         self._slot = threading.Semaphore(1)
@@ -204,7 +205,7 @@ class BatchingWriter:
     def _run(self) -> None:
         try:
             while True:
-                self._slot.acquire()  # until the sender has taken the last batch
+                self._slot.acquire()  # until the last batch has been sent
                 batch = self._next_batch()
                 if batch is None:
                     return
@@ -233,14 +234,21 @@ class BatchingWriter:
         self._outbox.put((batch, encoded))
 
     def _send(self) -> None:
+        """Write batch after batch. The writer may take and encode the next batch once this
+        one's request has gone out, while the store works on it: not before, as the encoding
+        would hold up the sending (one interpreter): on this 2-core machine the bench went
+        0.82 -> 0.88 of the direct write rate at 1000 readings a message, 0.64 -> 0.70 at 100."""
         while (item := self._outbox.get()) is not None:
-            self._slot.release()  # the writer may take the next batch while this one goes
-            self._write_timed(*item)
+            sent = _Once(self._slot.release)
+            self._write_timed(*item, sent)
+            sent()
 
-    def _write_timed(self, batch: Sequence[TelemetryPoint], encoded: bytes | None) -> None:
+    def _write_timed(
+        self, batch: Sequence[TelemetryPoint], encoded: bytes | None, sent: Callable[[], None]
+    ) -> None:
         started = time.perf_counter()
         try:
-            self._deliver(batch, encoded)
+            self._deliver(batch, encoded, sent)
         except Exception:
             # The thread must outlive a bug in one batch; the batch is counted as lost.
             log.exception("telemetry writer failed on a batch of %d points", len(batch))
@@ -278,7 +286,9 @@ class BatchingWriter:
                 wait = self.policy.max_age_s - age if age is not None else _MAX_WAIT_S
                 self._cond.wait(min(max(wait, 0.0), _MAX_WAIT_S))
 
-    def _deliver(self, batch: Sequence[TelemetryPoint], encoded: bytes | None) -> None:
+    def _deliver(
+        self, batch: Sequence[TelemetryPoint], encoded: bytes | None, sent: Callable[[], None]
+    ) -> None:
         """Write ``batch``, retrying while the store is unreachable; drop it on abandon."""
         delay = self.policy.retry_initial_s
         failing_since: float | None = None
@@ -289,7 +299,7 @@ class BatchingWriter:
                 return
             try:
                 self._prepare()
-                self._write(batch, encoded)
+                self._write(batch, encoded, sent)
             except TelemetryWriteError as err:
                 if not err.retryable:
                     # E.g. the database could not be created: a set-up fault, not the data's.
@@ -322,10 +332,15 @@ class BatchingWriter:
             log.error("telemetry store set-up failed; writing without it: %s", err)
         self._prepared = True
 
-    def _write(self, batch: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
+    def _write(
+        self,
+        batch: Sequence[TelemetryPoint],
+        encoded: bytes | None = None,
+        sent: Callable[[], None] | None = None,
+    ) -> None:
         """One attempt; refusals are counted here, a retryable error goes up."""
         try:
-            self.store.write_batch(batch, encoded)
+            self.store.write_batch(batch, encoded, sent)
         except TelemetryRejected as err:
             if err.splittable and len(batch) > 1:
                 half = len(batch) // 2
@@ -351,3 +366,16 @@ class BatchingWriter:
             self.store.housekeep()
         except TelemetryWriteError as err:
             log.warning("telemetry housekeeping failed: %s", err)
+
+
+class _Once:
+    """``action`` on the first call only: a write reports its request sent, and its retries and
+    halves report again."""
+
+    def __init__(self, action: Callable[[], object]) -> None:
+        self._action: Callable[[], object] | None = action
+
+    def __call__(self) -> None:
+        action, self._action = self._action, None
+        if action is not None:
+            action()

@@ -62,7 +62,13 @@ class EmbeddedTelemetryStore:
     def encode(self, points: Sequence[TelemetryPoint]) -> None:
         """Nothing to make ahead: rows are made in `write_batch`, under the store's lock."""
 
-    def write_batch(self, points: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
+    def write_batch(
+        self,
+        points: Sequence[TelemetryPoint],
+        encoded: bytes | None = None,
+        sent: Callable[[], object] | None = None,
+    ) -> None:
+        """Store ``points`` in one transaction; nothing is sent, so ``sent`` is never called."""
         rows = [
             (
                 p.time_ns,

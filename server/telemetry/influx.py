@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -120,9 +120,14 @@ class InfluxTelemetryStore:
         """The batch's line protocol (nanosecond timestamps), UTF-8."""
         return self._encoder.encode(points)
 
-    def write_batch(self, points: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
+    def write_batch(
+        self,
+        points: Sequence[TelemetryPoint],
+        encoded: bytes | None = None,
+        sent: Callable[[], object] | None = None,
+    ) -> None:
         """Store ``points`` in one request (nanosecond precision); ``encoded``: their line
-        protocol, made ahead by `encode`.
+        protocol, made ahead by `encode`; ``sent``: called once the body is in the socket.
 
         Raises a retryable `TelemetryWriteError` when InfluxDB is unreachable or failing, and
         `TelemetryRejected` when it refused points of the batch.
@@ -131,11 +136,11 @@ class InfluxTelemetryStore:
             return
         body = encoded if encoded is not None else self._encoder.encode(points)
         self._check_open()
-        response = self._post_write(body)
+        response = self._post_write(body, sent)
         if response.status_code == 404 and "database not found" in _error_text(response):
             with self._lock:
                 self._create_schema()
-            response = self._post_write(body)
+            response = self._post_write(body, sent)
         if response.is_success:
             return
         text = _error_text(response)
@@ -222,13 +227,20 @@ class InfluxTelemetryStore:
         if self._closed:
             raise RuntimeError("the InfluxDB telemetry store is closed")
 
-    def _post_write(self, body: bytes) -> httpx.Response:
+    def _post_write(self, body: bytes, sent: Callable[[], object] | None = None) -> httpx.Response:
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        content: bytes | Iterator[bytes] = body
+        if sent is not None:
+            # httpx asks a body iterator for more once it has written what it was given: past
+            # the end, the body is in the socket. With its length given it goes unchunked.
+            content = _reporting_end(body, sent)
+            headers["Content-Length"] = str(len(body))
         try:
             return self._http.post(
                 "/write",
                 params={"db": self.database, "precision": "ns"},
-                content=body,
-                headers={"Content-Type": "text/plain; charset=utf-8"},
+                content=content,
+                headers=headers,
             )
         except httpx.HTTPError as err:
             raise TelemetryWriteError(
@@ -265,6 +277,11 @@ class InfluxTelemetryStore:
             raise TelemetryWriteError(
                 f"could not set up database {self.database!r}: {err}", retryable=err.retryable
             ) from err
+
+
+def _reporting_end(body: bytes, sent: Callable[[], object]) -> Iterator[bytes]:
+    yield body
+    sent()
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -122,30 +122,49 @@ def test_a_message_of_many_points_is_taken_at_once_and_written_in_full_batches(
 
 
 class HeldStore(InfluxTelemetryStore):
-    """A real store whose writes wait for ``release``, and which records what it encoded."""
+    """A real store that records what it encoded and when each request went out, and whose
+    requests, once out, wait for ``release`` before their answer is read."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.release = threading.Event()
         self.encoded: list[bytes] = []
         self.written_with: list[bytes | None] = []
+        self.events: list[str] = []
 
     def encode(self, points: Sequence[TelemetryPoint]) -> bytes:
         body = super().encode(points)
         self.encoded.append(body)
+        self.events.append(f"encoded {len(self.encoded)}")
         return body
 
-    def write_batch(self, points: Sequence[TelemetryPoint], encoded: bytes | None = None) -> None:
+    def write_batch(
+        self,
+        points: Sequence[TelemetryPoint],
+        encoded: bytes | None = None,
+        sent: Callable[[], object] | None = None,
+    ) -> None:
         self.written_with.append(encoded)
-        assert self.release.wait(20)
-        super().write_batch(points, encoded)
+        number = len(self.written_with)
+
+        def went_out() -> None:
+            self.events.append(f"sent {number}")
+            if sent is not None:
+                sent()
+            assert self.release.wait(20)
+
+        super().write_batch(points, encoded, went_out)
+
+
+def held_store(influx: InfluxServer) -> HeldStore:
+    return HeldStore(influx.url, f"telemetry_{secrets.token_hex(4)}", retention=RetentionPlan())
 
 
 def test_the_next_batch_is_encoded_while_the_store_takes_the_last(
     influx: InfluxServer, make_writer: MakeWriter, base_time: datetime
 ) -> None:
     """One write in flight, the next batch's line protocol made meanwhile and used as is."""
-    store = HeldStore(influx.url, f"telemetry_{secrets.token_hex(4)}", retention=RetentionPlan())
+    store = held_store(influx)
     writer = make_writer(store, batch_size=100, max_age_s=5.0)
     writer.start()
 
@@ -154,12 +173,30 @@ def test_the_next_batch_is_encoded_while_the_store_takes_the_last(
     wait_until(lambda: len(store.encoded) >= 2, "the second batch encoded")
     assert len(store.written_with) == 1  # the first write is held: only one in flight
     assert writer.stats().queued == 300  # taken but unwritten points still count
-    # The third waits in the queue until the sender takes the second: two out of it at most.
+    # The third waits in the queue until the second has been sent: two out of it at most.
     assert len(store.encoded) == 2
     store.release.set()
     wait_until(lambda: writer.stats().written == 300, "every batch written")
     assert store.written_with == store.encoded  # each write sent what was made ahead
     assert stored(store) == list(range(300))
+    store.close()
+
+
+def test_the_next_batch_is_encoded_only_once_the_last_has_been_sent(
+    influx: InfluxServer, make_writer: MakeWriter, base_time: datetime
+) -> None:
+    """Not while the last one's request is still going out: the two would take turns on the
+    interpreter and the sending would wait (see `BatchingWriter._send`). The real store says
+    when its body is out, once for each write."""
+    store = held_store(influx)
+    store.release.set()
+    writer = make_writer(store, batch_size=100, max_age_s=5.0)
+    writer.start()
+
+    writer.offer_many(points(base_time, 300))
+
+    wait_until(lambda: writer.stats().written == 300, "every batch written")
+    assert store.events == ["encoded 1", "sent 1", "encoded 2", "sent 2", "encoded 3", "sent 3"]
     store.close()
 
 
