@@ -184,8 +184,9 @@ def _centre(stack: Stack, database: str, count: int, batch: int, *, mqtt: bool) 
     centre = Centre(settings)
     tune_collector()  # as python -m server does once the application is built
     tune_switching()
-    centre.telemetry_store.prepare()  # as the writer would; not part of the timed run
     centre.telemetry.start()
+    # The writer sets the store up as it starts; not part of the timed run.
+    wait_for(lambda: centre.telemetry.prepared, 30, "the telemetry store set up", step=0.01)
     return centre
 
 

@@ -204,6 +204,7 @@ class BatchingWriter:
 
     def _run(self) -> None:
         try:
+            self._prepare_at_start()
             while True:
                 self._slot.acquire()  # until the last batch has been sent
                 batch = self._next_batch()
@@ -318,6 +319,26 @@ class BatchingWriter:
             if failing_since is not None:
                 log.warning("telemetry store back after %.1f s", time.monotonic() - failing_since)
             return
+
+    @property
+    def prepared(self) -> bool:
+        """Whether the store has been set up: at start, or with the first batch if it was
+        unreachable then."""
+        return self._prepared
+
+    def _prepare_at_start(self) -> None:
+        """Before the first batch, so that batch is not held up by it (and a store that refuses
+        the set-up says so at start). Unreachable now, it is tried again with the first batch."""
+        try:
+            self._prepare()
+        except TelemetryWriteError as err:
+            log.warning(
+                "telemetry store not ready at start; trying again with the first batch: %s", err
+            )
+        except Exception:
+            log.exception(
+                "telemetry store set-up failed at start; trying again with the first batch"
+            )
 
     def _prepare(self) -> None:
         """Once, before the first write; a retryable failure is retried with the batch."""

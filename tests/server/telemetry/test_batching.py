@@ -266,18 +266,24 @@ def test_a_full_queue_sheds_the_oldest_and_says_so(
 
 
 def test_a_store_that_is_down_then_up_gets_every_point(
-    tmp_path: Path, make_writer: MakeWriter, base_time: datetime
+    tmp_path: Path,
+    make_writer: MakeWriter,
+    base_time: datetime,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     server = InfluxServer(tmp_path / "influxd")
     store = InfluxTelemetryStore(server.url, "eldercare", retention=RetentionPlan(), timeout_s=2)
     try:
         writer = make_writer(store, batch_size=10)
-        writer.start()
-        for point in points(base_time, 25):
-            writer.offer(point)
-        # Nobody listens yet: the set-up and the first batch are retried with backoff.
-        wait_until(lambda: writer.stats().retries >= 3, "retries against a stopped server")
+        with caplog.at_level(logging.WARNING):
+            writer.start()
+            for point in points(base_time, 25):
+                writer.offer(point)
+            # Nobody listens yet: the set-up and the first batch are retried with backoff.
+            wait_until(lambda: writer.stats().retries >= 3, "retries against a stopped server")
         assert writer.stats().written == 0
+        assert not writer.prepared
+        assert "telemetry store not ready at start" in caplog.text
 
         server.start()
         assert writer.flush(timeout_s=20)
@@ -288,6 +294,25 @@ def test_a_store_that_is_down_then_up_gets_every_point(
     finally:
         store.close()
         server.stop()
+
+
+def test_the_writer_sets_the_store_up_as_it_starts(
+    influx_store: InfluxTelemetryStore, make_writer: MakeWriter
+) -> None:
+    """Before any telemetry: the first batch is not held up by it."""
+    writer = make_writer(influx_store)
+    assert not writer.prepared
+
+    writer.start()
+
+    wait_until(lambda: writer.prepared, "the store set up")
+    database = influx_store.database
+    assert {"name": database} in influx_store.query("SHOW DATABASES")
+    policies = {
+        row["name"] for row in influx_store.query(f'SHOW RETENTION POLICIES ON "{database}"')
+    }
+    assert {"raw", "rollup_300s"} <= policies
+    assert writer.stats().batches == 0
 
 
 def test_refused_points_are_counted_and_the_rest_kept(
