@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
+
 from protocol.mqtt import BrokerEndpoint, new_client
 
 # QoS 1 messages in flight at once: enough to keep the broker busy, as thousands of gateways
@@ -58,14 +60,22 @@ def main() -> int:
     started = time.perf_counter()
     for topic, payload in payloads:
         while state["unacknowledged"] >= IN_FLIGHT:
-            client.loop(1.0)
+            _loop(client)
         state["unacknowledged"] += 1
         client.publish(topic, payload, qos=1)
     while state["unacknowledged"]:
-        client.loop(1.0)
+        _loop(client)
     print(f"published {time.perf_counter() - started:.3f}", flush=True)
     client.disconnect()
     return 0
+
+
+def _loop(client: mqtt.Client) -> None:
+    """One turn of paho's loop; a lost connection ends the run at once (nothing reconnects
+    here, and the bench would otherwise wait minutes for points that never come)."""
+    code = client.loop(1.0)
+    if code != mqtt.MQTT_ERR_SUCCESS:
+        raise SystemExit(f"publisher: connection lost ({mqtt.error_string(code)})")
 
 
 if __name__ == "__main__":

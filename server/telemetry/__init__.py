@@ -110,8 +110,9 @@ class TelemetryStore(Protocol):
 
         ``sent``, when given, is called once the request has gone out whole and the store only
         waits for the answer: the writer encodes the next batch from then on, not while this
-        one is still being sent (both want the interpreter). A store may call it more than once
-        (a retry) or never (the writer then encodes once the write has returned)."""
+        one is still being sent (both want the interpreter). A store calls it on the thread that
+        called this, maybe more than once (a retry) or never (the writer then encodes once the
+        write has returned)."""
 
     def housekeep(self) -> None:
         """Periodic upkeep the store does not do itself (e.g. pruning old points)."""

@@ -237,12 +237,14 @@ class BatchingWriter:
     def _send(self) -> None:
         """Write batch after batch. The writer may take and encode the next batch once this
         one's request has gone out, while the store works on it: not before, as the encoding
-        would hold up the sending (one interpreter): on this 2-core machine the bench went
-        0.82 -> 0.88 of the direct write rate at 1000 readings a message, 0.64 -> 0.70 at 100."""
+        would hold up the sending (one interpreter; the README's Telemetry section has the
+        figures). Whatever becomes of the write, the writer gets its turn."""
         while (item := self._outbox.get()) is not None:
             sent = _Once(self._slot.release)
-            self._write_timed(*item, sent)
-            sent()
+            try:
+                self._write_timed(*item, sent)
+            finally:
+                sent()
 
     def _write_timed(
         self, batch: Sequence[TelemetryPoint], encoded: bytes | None, sent: Callable[[], None]
@@ -322,8 +324,8 @@ class BatchingWriter:
 
     @property
     def prepared(self) -> bool:
-        """Whether the store has been set up: at start, or with the first batch if it was
-        unreachable then."""
+        """Whether the store's set-up is done with: made at start, or with the first batch if
+        the store was unreachable then, or refused for good (logged; written without it)."""
         return self._prepared
 
     def _prepare_at_start(self) -> None:
@@ -390,8 +392,9 @@ class BatchingWriter:
 
 
 class _Once:
-    """``action`` on the first call only: a write reports its request sent, and its retries and
-    halves report again."""
+    """``action`` on the first call only: a write reports its request sent, and its retries
+    (and a re-post after creating the database) report again. Called on the sender thread
+    alone."""
 
     def __init__(self, action: Callable[[], object]) -> None:
         self._action: Callable[[], object] | None = action

@@ -10,9 +10,9 @@ Credentials: a 1.x user and password go as HTTP basic auth; a 2.x/3.x token goes
 ``Authorization: Token <token>``, which both accept on their v1 endpoints.
 
 The server is not contacted when the store is built: a centre must start (and take alarms)
-while InfluxDB is briefly down. `prepare` (run by the writer thread, retried) sets up the
-database, retention and downsampling (`influx_schema`), and runs again if a write finds the
-database gone (``404 database not found``).
+while InfluxDB is briefly down. `prepare` (run by the writer as it starts, retried with the
+first batch) sets up the database, retention and downsampling (`influx_schema`), and runs
+again if a write finds the database gone (``404 database not found``).
 
 How the v1 write endpoint answers a batch with bad points differs by generation, and matters:
 1.x and 3.x keep the good points and answer 400 "partial write" (resending would only repeat
