@@ -394,15 +394,14 @@ def main() -> int:
     broker = _broker(workdir, server_password, publisher_password)
     stack = Stack(workdir, influx, broker, server_password, publisher_password)
     best: dict[str, float] = {}
+    run = via_broker if args.via == "broker" else via_handler
     try:
         for round_ in range(args.rounds):
             settle(influx)
             rates = {"direct": direct(influx, bodies, args.points, f"direct_{round_}")}
             for form, (payloads, count) in forms.items():
                 settle(influx)
-                database = f"{form}_{round_}"
-                run = via_broker if args.via == "broker" else via_handler
-                rates[form] = run(stack, form, payloads, count, args.batch, database)
+                rates[form] = run(stack, form, payloads, count, args.batch, f"{form}_{round_}")
             for name, rate in rates.items():
                 best[name] = max(best.get(name, 0.0), rate)
     finally:
